@@ -1,0 +1,3 @@
+"""lyra-sim: generated 3D Gaussian worlds that robots can be simulated in."""
+
+__version__ = "0.1.0"

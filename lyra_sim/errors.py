@@ -1,0 +1,63 @@
+"""Errors a user can cause.
+
+Every error raised because of bad input, a missing file or a refused overwrite is a
+:class:`LyraSimError` subclass whose message says what went wrong *and what to do*. Bugs in
+lyra-sim itself raise ordinary Python exceptions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LyraSimError(Exception):
+    """Base class of every error a user of lyra-sim can cause and fix."""
+
+
+class InvalidInputError(LyraSimError, ValueError):
+    """An argument (tensor shape, value range, option) is not what the function accepts."""
+
+
+class PlyError(LyraSimError):
+    """A PLY file cannot be read as 3D Gaussians.
+
+    Attributes:
+        path: the file.
+        problem: what is wrong with it, in one sentence.
+    """
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class PlyHeaderError(PlyError):
+    """The header is missing, malformed, or declares an impossible layout."""
+
+
+class PlyTruncatedError(PlyError):
+    """The file ends before the data its header declares."""
+
+
+class PlyMissingPropertyError(PlyError):
+    """A property every 3DGS PLY must have (x, y, z, opacity, scale_*, rot_*, f_dc_*) is absent."""
+
+
+class PlyValueError(PlyError):
+    """The data holds values that are not a valid Gaussian (NaN, inf, zero quaternion)."""
+
+
+class OutputExistsError(LyraSimError, FileExistsError):
+    """An output file exists and overwriting it was not asked for."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        super().__init__(
+            f"{self.path} already exists; pass overwrite=True (CLI: --overwrite) to replace it, "
+            "or choose another output path"
+        )
+
+
+class TrajectoryError(LyraSimError):
+    """A camera trajectory file or specification is invalid."""

@@ -1,0 +1,67 @@
+"""Atomic, non-clobbering file output.
+
+Every lyra-sim writer goes through :func:`atomic_output`: the data is written to a temporary
+file in the destination directory and renamed over the destination only once it is complete,
+so an interrupted run never leaves a half-written PLY/PNG/USD behind, and an existing file is
+only replaced when the caller asked for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from lyra_sim.errors import OutputExistsError
+
+
+def check_writable(path: str | Path, overwrite: bool = False) -> Path:
+    """Return ``path`` as a Path after checking it may be written.
+
+    Raises:
+        OutputExistsError: ``path`` exists and ``overwrite`` is False.
+        IsADirectoryError: ``path`` is an existing directory.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; give a file path")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(path)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+
+    The parent directory is created if needed. On any exception the temporary file is removed
+    and ``path`` is left untouched.
+
+    Example:
+        >>> with atomic_output("scene.ply") as tmp:  # doctest: +SKIP
+        ...     write_bytes_to(tmp)
+    """
+    path = check_writable(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Keep the real suffix last so writers that dispatch on it (imageio, USD) still work.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        if not overwrite and path.exists():
+            # Someone else created it while we were writing: do not clobber their file.
+            raise OutputExistsError(path)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs should be shareable
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
