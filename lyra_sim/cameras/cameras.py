@@ -37,7 +37,7 @@ class Cameras:
         if self.c2w.ndim == 2:
             self.c2w = self.c2w[None]
         if self.K.ndim == 2:
-            self.K = self.K[None].expand(self.c2w.shape[0], 3, 3)
+            self.K = self.K[None].expand(self.c2w.shape[0], *self.K.shape)  # wrong sizes fail the check below
         if self.c2w.ndim != 3 or self.c2w.shape[1:] != (4, 4):
             raise InvalidInputError(f"c2w must be [V, 4, 4], got {list(self.c2w.shape)}")
         if self.K.shape != (self.c2w.shape[0], 3, 3):

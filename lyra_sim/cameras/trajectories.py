@@ -27,6 +27,7 @@ from where the formula says; here each camera sits exactly on the path (a proper
 from __future__ import annotations
 
 import math
+import zipfile
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -202,7 +203,8 @@ def load_trajectory_npz(path: str | Path) -> Cameras:
             w2c = np.asarray(data["w2c"], dtype=np.float64)
             K = np.asarray(data["intrinsics"], dtype=np.float64)
             height, width = int(data["image_height"]), int(data["image_width"])
-    except (ValueError, OSError) as err:
+    # TypeError: non-scalar image_height/width; EOFError: empty file; BadZipFile: truncated .npz
+    except (ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise TrajectoryError(f"{path}: not a readable .npz trajectory ({err})") from None
     if w2c.ndim != 3 or w2c.shape[1:] != (4, 4) or len(w2c) == 0:
         raise TrajectoryError(f"{path}: w2c must be [N, 4, 4] with N >= 1, got {list(w2c.shape)}")
@@ -217,7 +219,7 @@ def load_trajectory_npz(path: str | Path) -> Cameras:
         raise TrajectoryError(f"{path}: w2c rotations are not proper rotation matrices (is it c2w with scale?)")
     c2w = rigid_inverse(torch.from_numpy(w2c)).float()
     try:
-        return Cameras(c2w, torch.from_numpy(np.ascontiguousarray(K)).float(), width, height)
+        return Cameras(c2w, torch.from_numpy(np.array(K)).float(), width, height)
     except Exception as err:  # InvalidInputError from Cameras: name the file
         raise TrajectoryError(f"{path}: {err}") from None
 

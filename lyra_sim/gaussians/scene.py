@@ -208,7 +208,10 @@ class GaussianScene:
 
     def crop(self, box: Tensor | Sequence[Sequence[float]]) -> "GaussianScene":
         """Gaussians whose centre lies inside the axis-aligned ``box`` ([2, 3]: min corner, max corner)."""
-        box = torch.as_tensor(box, device=self.device, dtype=self.dtype)
+        try:
+            box = torch.as_tensor(box, device=self.device, dtype=self.dtype)
+        except (TypeError, ValueError) as err:  # ragged nested lists, non-numbers
+            raise InvalidInputError(f"box must be [[xmin, ymin, zmin], [xmax, ymax, zmax]]: {err}") from None
         if box.shape != (2, 3):
             raise InvalidInputError(f"box must be [[xmin, ymin, zmin], [xmax, ymax, zmax]], got shape {list(box.shape)}")
         if (box[0] > box[1]).any():
