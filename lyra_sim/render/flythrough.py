@@ -1,0 +1,142 @@
+"""Fly-through previews of a scene: choose cameras, render frame by frame, write PNG/MP4/sheet.
+
+Generated scenes live in their first input camera's frame (OpenCV, camera at the origin looking
+down +z), so Lyra's own trajectories from the identity pose show them as the teacher saw them.
+Scenes from elsewhere (an INRIA/COLMAP PLY, a Z-up export) are previewed with an orbit around
+their bounds instead; ``trajectory="auto"`` picks between the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from lyra_sim.cameras import Cameras, intrinsics_matrix, load_trajectory_npz, lyra_trajectory, orbit_trajectory
+from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES, TRAJECTORY_NAMES
+from lyra_sim.errors import InvalidInputError, OutputExistsError
+from lyra_sim.gaussians import GaussianScene
+from lyra_sim.render.preview import colorize_depth, contact_sheet, write_mp4, write_png
+from lyra_sim.render.rasterize import render
+
+PREVIEW_TRAJECTORIES = ("auto", "spiral", "orbit") + TRAJECTORY_NAMES
+"""Names accepted by :func:`preview_cameras` (or a path to a trajectory ``.npz``)."""
+
+
+def _median_depth_in_front(scene: GaussianScene, K: Tensor, width: int, height: int) -> tuple[float, float]:
+    """(median z, fraction of Gaussians inside the identity camera's frustum)."""
+    z = scene.means[:, 2]
+    u = K[0, 0] * scene.means[:, 0] / z.clamp(min=1e-6) + K[0, 2]
+    v = K[1, 1] * scene.means[:, 1] / z.clamp(min=1e-6) + K[1, 2]
+    inside = (z > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    if not inside.any():
+        return 1.0, 0.0
+    return float(z[inside].median()), float(inside.float().mean())
+
+
+def preview_cameras(
+    scene: GaussianScene,
+    trajectory: str = "auto",
+    num_frames: int = 60,
+    width: int = 512,
+    height: int = 384,
+    fov_y_degrees: float = 60.0,
+    movement_factor: float = 1.0,
+    up: tuple[float, float, float] = (0.0, -1.0, 0.0),
+) -> Cameras:
+    """Cameras for a preview of ``scene``.
+
+    Args:
+        trajectory: "auto", "spiral" (Lyra's clockwise spiral), "orbit", one of Lyra's trajectory
+            names, or a path to a trajectory ``.npz`` (then size/FOV come from the file).
+        movement_factor: scales Lyra trajectories' motion (GEN3C's movement distance factor);
+            previews use the upper end of each trajectory's range, times this factor.
+        up: world up for "orbit"; (0, -1, 0) for OpenCV-frame scenes, (0, 0, 1) for Z-up worlds.
+    """
+    if trajectory.endswith(".npz"):
+        return load_trajectory_npz(trajectory)
+    if num_frames < 1:
+        raise InvalidInputError(f"num_frames must be >= 1, got {num_frames}")
+    if len(scene) == 0:
+        raise InvalidInputError("the scene has no Gaussians to preview")
+    f = 0.5 * height / torch.tan(torch.deg2rad(torch.tensor(fov_y_degrees / 2.0))).item()
+    K = intrinsics_matrix(f, f, width / 2, height / 2)
+    cpu_scene = scene.detach().to("cpu", torch.float32)
+    center_depth, in_view = _median_depth_in_front(cpu_scene, K, width, height)
+    if trajectory == "auto":
+        trajectory = "spiral" if in_view >= 0.5 else "orbit"
+    if trajectory == "spiral":
+        trajectory = "clockwise"
+    if trajectory == "orbit":
+        bounds = cpu_scene.bounds(quantile=0.02)
+        centre = bounds.mean(0)
+        radius = 1.2 * float((bounds[1] - bounds[0]).norm()) / (2 * torch.tan(torch.deg2rad(torch.tensor(fov_y_degrees / 2))).item() + 1e-9)
+        return orbit_trajectory(centre, max(radius, 1e-3), num_frames, K, width, height, up=up)
+    if trajectory not in TRAJECTORY_NAMES:
+        raise InvalidInputError(f"unknown trajectory {trajectory!r}; choose one of {', '.join(PREVIEW_TRAJECTORIES)} or a .npz path")
+    # The mirrored moves that Lyra's dataset does not use take their twin's distance range.
+    distance = LYRA_TRAJECTORIES[{"down": "up", "counterclockwise": "clockwise"}.get(trajectory, trajectory)][1]
+    return lyra_trajectory(trajectory, num_frames, distance * movement_factor, K, width, height, center_depth=center_depth)
+
+
+@dataclass
+class FlythroughFiles:
+    """Paths written by :func:`render_flythrough`."""
+
+    frames: list[Path] = field(default_factory=list)
+    video: Path | None = None
+    contact_sheet: Path | None = None
+
+
+def render_flythrough(
+    scene: GaussianScene,
+    cameras: Cameras,
+    out_dir: str | Path,
+    fps: int = 24,
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    overwrite: bool = False,
+    write_frames: bool = True,
+    sheet_frames: int = 8,
+    backend: str = "auto",
+    on_frame: Callable[[int], None] | None = None,
+) -> FlythroughFiles:
+    """Render ``scene`` from each camera into ``out_dir``.
+
+    Writes ``frames/frame_0000.png ...`` (if ``write_frames``), ``preview.mp4`` and
+    ``contact_sheet.png`` (``sheet_frames`` evenly spaced frames: RGB row over depth row).
+    Frames are rendered one at a time, so memory does not grow with the trajectory length.
+    Nothing is overwritten unless ``overwrite``: the check happens before any rendering.
+
+    Args:
+        on_frame: called with the frame index after each frame (progress bars hook in here).
+    """
+    out_dir = Path(out_dir)
+    video, sheet = out_dir / "preview.mp4", out_dir / "contact_sheet.png"
+    frame_paths = [out_dir / "frames" / f"frame_{i:04d}.png" for i in range(len(cameras))] if write_frames else []
+    if not overwrite:
+        existing = [p for p in [video, sheet, *frame_paths] if p.exists()]
+        if existing:
+            raise OutputExistsError(existing[0])
+    sheet_ids = set(torch.linspace(0, len(cameras) - 1, min(sheet_frames, len(cameras))).round().long().tolist())
+    sheet_rgb, sheet_depth = [], []
+
+    def frames():
+        for i in range(len(cameras)):
+            with torch.no_grad():
+                out = render(scene, cameras[i].to(scene.device, scene.dtype), mode="RGB+ED", background=background, backend=backend)
+            rgb = out.rgb[0].cpu()
+            if write_frames:
+                write_png(rgb, frame_paths[i], overwrite=overwrite)
+            if i in sheet_ids:
+                sheet_rgb.append(rgb)
+                sheet_depth.append(colorize_depth(out.depth[0], out.alpha[0]))
+            if on_frame is not None:
+                on_frame(i)
+            yield rgb
+
+    write_mp4(frames(), video, fps=fps, overwrite=overwrite)
+    write_png(contact_sheet(sheet_rgb + sheet_depth, columns=len(sheet_rgb)), sheet, overwrite=overwrite)
+    return FlythroughFiles(frames=frame_paths, video=video, contact_sheet=sheet)

@@ -1,0 +1,90 @@
+"""Previews: depth colouring, contact sheets, PNG/MP4 writing and fly-through cameras."""
+
+from __future__ import annotations
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import torch
+
+from lyra_sim.cameras import intrinsics_matrix
+from lyra_sim.errors import InvalidInputError, OutputExistsError
+from lyra_sim.gaussians import GaussianScene
+from lyra_sim.render.flythrough import preview_cameras, render_flythrough
+from lyra_sim.render.preview import colorize_depth, contact_sheet, to_uint8, write_mp4, write_png
+
+
+def small_scene(z=3.0, n=200, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    means = torch.randn(n, 3, generator=g) * 0.3 + torch.tensor([0.0, 0.0, z])
+    return GaussianScene.from_rgb(means, torch.randn(n, 4, generator=g), torch.full((n, 3), 0.05), torch.full((n,), 0.9), torch.rand(n, 3, generator=g))
+
+
+def test_to_uint8_clips_and_rounds():
+    img = torch.tensor([[[-0.5, 0.5, 2.0]]])
+    assert to_uint8(img).tolist() == [[[0, 128, 255]]]
+
+
+def test_colorize_depth_near_is_warm_and_empty_is_black():
+    depth = torch.tensor([[1.0, 10.0], [5.0, 0.0]])
+    alpha = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    rgb = colorize_depth(depth, alpha, near=1.0, far=10.0)
+    assert rgb.shape == (2, 2, 3)
+    assert rgb[0, 0, 0] > rgb[0, 0, 2]  # near: red dominates
+    assert rgb[0, 1, 2] > rgb[0, 1, 0]  # far: blue dominates
+    assert rgb[1, 1].abs().sum() == 0
+
+
+def test_contact_sheet_layout():
+    imgs = [torch.full((4, 6, 3), float(i) / 5) for i in range(5)]
+    sheet = contact_sheet(imgs, columns=3, pad=2, background=1.0)
+    assert sheet.shape == (2 * 4 + 3 * 2, 3 * 6 + 4 * 2, 3)
+    assert sheet[2, 2 + 6 + 2, 0].item() == pytest.approx(0.2)  # second tile
+    assert sheet[2 + 4 + 2, 2 + 2 * (6 + 2), 0].item() == 1.0  # empty sixth slot shows background
+
+
+def test_png_and_mp4_are_written_atomically_and_not_overwritten(tmp_path):
+    img = torch.rand(17, 23, 3)  # odd sizes: the MP4 writer must pad to even
+    png = write_png(img, tmp_path / "a.png")
+    assert np.abs(iio.imread(png).astype(int) - to_uint8(img).astype(int)).max() <= 0
+    with pytest.raises(OutputExistsError):
+        write_png(img, png)
+    mp4 = write_mp4([img, 1 - img, img], tmp_path / "a.mp4", fps=10)
+    import imageio.v2 as iio2
+
+    reader = iio2.get_reader(mp4)
+    assert reader.count_frames() == 3
+    assert reader.get_data(0).shape == (18, 24, 3)
+    reader.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "a.png"]  # no temp files left
+
+
+def test_preview_cameras_choose_spiral_for_camera_frame_scenes_and_orbit_otherwise():
+    front = small_scene(z=3.0)
+    cams = preview_cameras(front, "auto", num_frames=10, width=64, height=48)
+    assert torch.allclose(cams.c2w[0], torch.eye(4), atol=1e-6)  # Lyra trajectories start at the input camera
+    # A scene behind the origin camera gets an orbit: every camera looks at the scene centre.
+    behind = small_scene(z=-5.0)
+    orbit = preview_cameras(behind, "auto", num_frames=8, width=64, height=48)
+    centre = behind.bounds(quantile=0.02).mean(0)
+    to_centre = torch.nn.functional.normalize(centre - orbit.centers, dim=-1)
+    assert torch.allclose(orbit.c2w[:, :3, 2], to_centre, atol=1e-5)
+    with pytest.raises(InvalidInputError, match="trajectory"):
+        preview_cameras(front, "sideways")
+    with pytest.raises(InvalidInputError):
+        preview_cameras(GaussianScene.empty(), "auto")
+
+
+def test_render_flythrough_writes_frames_video_and_sheet(tmp_path):
+    scene = small_scene()
+    cams = preview_cameras(scene, "spiral", num_frames=4, width=32, height=24)
+    files = render_flythrough(scene, cams, tmp_path / "out", fps=4, sheet_frames=2)
+    assert [p.name for p in files.frames] == [f"frame_{i:04d}.png" for i in range(4)]
+    assert all(p.is_file() for p in files.frames) and files.video.is_file()
+    sheet = iio.imread(files.contact_sheet)
+    assert sheet.shape == (2 * 24 + 3 * 4, 2 * 32 + 3 * 4, 3)  # RGB row over depth row, 2 columns
+    first = iio.imread(files.frames[0])
+    assert (first < 250).any()  # the scene is visible against the white background
+    with pytest.raises(OutputExistsError):
+        render_flythrough(scene, cams, tmp_path / "out")
+    render_flythrough(scene, cams, tmp_path / "out", overwrite=True)
