@@ -132,11 +132,15 @@ def render_flythrough(
                 write_png(rgb, frame_paths[i], overwrite=overwrite)
             if i in sheet_ids:
                 sheet_rgb.append(rgb)
-                sheet_depth.append(colorize_depth(out.depth[0], out.alpha[0]))
+                sheet_depth.append((out.depth[0].cpu(), out.alpha[0].cpu()))
             if on_frame is not None:
                 on_frame(i)
             yield rgb
 
     write_mp4(frames(), video, fps=fps, overwrite=overwrite)
-    write_png(contact_sheet(sheet_rgb + sheet_depth, columns=len(sheet_rgb)), sheet, overwrite=overwrite)
+    # One depth range for the whole sheet, so a colour means the same distance in every frame.
+    valid = torch.cat([d[a > 0.5] for d, a in sheet_depth])
+    near, far = (torch.quantile(valid, 0.02).item(), torch.quantile(valid, 0.98).item()) if valid.numel() else (None, None)
+    depth_images = [colorize_depth(d, a, near, far) for d, a in sheet_depth]
+    write_png(contact_sheet(sheet_rgb + depth_images, columns=len(sheet_rgb)), sheet, overwrite=overwrite)
     return FlythroughFiles(frames=frame_paths, video=video, contact_sheet=sheet)
