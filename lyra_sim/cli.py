@@ -39,7 +39,14 @@ def _parse_vec3(text: str) -> tuple[float, float, float]:
 
 def _cmd_render(args: argparse.Namespace) -> int:
     import torch
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from lyra_sim.gaussians import read_ply
     from lyra_sim.render.flythrough import preview_cameras, render_flythrough
@@ -76,8 +83,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
 def _cmd_info(args: argparse.Namespace) -> int:
     import torch
 
-    from lyra_sim.gaussians import read_ply
-    from lyra_sim.gaussians.ply import read_ply_header
+    from lyra_sim.gaussians import read_ply, read_ply_header
 
     header = read_ply_header(args.scene)
     scene = read_ply(args.scene)

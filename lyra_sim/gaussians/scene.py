@@ -16,7 +16,13 @@ from torch import Tensor
 
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.gaussians.quaternions import quat_multiply, rotmat_to_quat
-from lyra_sim.gaussians.sh import num_sh_bases, rgb_to_sh_dc, rotate_sh, sh_dc_to_rgb, sh_degree_from_bases
+from lyra_sim.gaussians.sh import (
+    num_sh_bases,
+    rgb_to_sh_dc,
+    rotate_sh,
+    sh_dc_to_rgb,
+    sh_degree_from_bases,
+)
 
 
 @dataclass

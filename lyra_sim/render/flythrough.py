@@ -15,7 +15,13 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from lyra_sim.cameras import Cameras, intrinsics_matrix, load_trajectory_npz, lyra_trajectory, orbit_trajectory
+from lyra_sim.cameras import (
+    Cameras,
+    intrinsics_matrix,
+    load_trajectory_npz,
+    lyra_trajectory,
+    orbit_trajectory,
+)
 from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES, TRAJECTORY_NAMES
 from lyra_sim.errors import InvalidInputError, OutputExistsError
 from lyra_sim.gaussians import GaussianScene

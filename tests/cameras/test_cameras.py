@@ -5,7 +5,15 @@ import math
 import pytest
 import torch
 
-from lyra_sim.cameras import Cameras, camera_rays, intrinsics_matrix, look_at, pixel_centers, plucker_rays, rigid_inverse
+from lyra_sim.cameras import (
+    Cameras,
+    camera_rays,
+    intrinsics_matrix,
+    look_at,
+    pixel_centers,
+    plucker_rays,
+    rigid_inverse,
+)
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.gaussians.quaternions import quat_to_rotmat
 

@@ -8,7 +8,11 @@ sparse compositor computes gsplat's function.
 from __future__ import annotations
 
 import torch
-from gsplat.cuda._torch_impl import _fully_fused_projection, _quat_scale_to_covar_preci, _spherical_harmonics
+from gsplat.cuda._torch_impl import (
+    _fully_fused_projection,
+    _quat_scale_to_covar_preci,
+    _spherical_harmonics,
+)
 
 
 def reference_render(means, quats, scales, opacities, sh, viewmats, Ks, width, height, background=None, near=0.01, far=1e10):

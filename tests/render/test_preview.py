@@ -7,11 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from lyra_sim.cameras import intrinsics_matrix
 from lyra_sim.errors import InvalidInputError, OutputExistsError
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.render.flythrough import preview_cameras, render_flythrough
-from lyra_sim.render.preview import colorize_depth, contact_sheet, to_uint8, write_mp4, write_png
+from lyra_sim.render.preview import (
+    colorize_depth,
+    contact_sheet,
+    to_uint8,
+    write_mp4,
+    write_png,
+)
 
 
 def small_scene(z=3.0, n=200, seed=0):

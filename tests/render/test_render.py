@@ -10,7 +10,6 @@ import torch
 from lyra_sim.cameras import Cameras, intrinsics_matrix, look_at
 from lyra_sim.errors import InvalidInputError, LyraSimError
 from lyra_sim.gaussians import GaussianScene
-from lyra_sim.gaussians.sh import rgb_to_sh_dc
 from lyra_sim.render import render
 
 reference = pytest.importorskip("reference", reason="needs gsplat's torch reference")

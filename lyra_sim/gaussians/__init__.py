@@ -1,0 +1,18 @@
+"""3D Gaussians: the scene container, SH colour, quaternions and PLY I/O."""
+
+from lyra_sim.gaussians.ply import read_ply, write_ply
+from lyra_sim.gaussians.ply_header import PlyHeader, read_ply_header
+from lyra_sim.gaussians.scene import DynamicGaussianScene, GaussianScene
+from lyra_sim.gaussians.sh import eval_sh, rgb_to_sh_dc, sh_dc_to_rgb
+
+__all__ = [
+    "DynamicGaussianScene",
+    "GaussianScene",
+    "eval_sh",
+    "PlyHeader",
+    "read_ply",
+    "read_ply_header",
+    "rgb_to_sh_dc",
+    "sh_dc_to_rgb",
+    "write_ply",
+]
