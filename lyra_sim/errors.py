@@ -61,3 +61,24 @@ class OutputExistsError(LyraSimError, FileExistsError):
 
 class TrajectoryError(LyraSimError):
     """A camera trajectory file or specification is invalid."""
+
+
+class DatasetError(LyraSimError):
+    """A scene of the Lyra SDG layout is missing a file, inconsistent, corrupt or unsafe to load.
+
+    Attributes:
+        path: the scene root or the offending file.
+        problem: what is wrong, in one sentence that says what to do.
+    """
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class MissingWeightsError(LyraSimError, FileNotFoundError):
+    """Model weights the user named are not where they were said to be.
+
+    lyra-sim never downloads weights; the message names what to download and where to put it.
+    """
