@@ -2,6 +2,7 @@
 
 Subcommands:
     render   fly-through PNG frames, an MP4 and a contact sheet of a 3DGS PLY
+    sdg      synthetic training data: a teacher renders prompts into Lyra-layout scenes
     info     what a 3DGS PLY holds: count, SH degree, bounds, opacity and scale statistics
 
 Every subcommand refuses to overwrite outputs unless ``--overwrite`` is given, and reports
@@ -108,6 +109,32 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sdg(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from lyra_sim.data.sdg import Shard, generate_dataset, read_prompts
+    from lyra_sim.teachers import ProceduralTeacher
+
+    if args.teacher != "procedural":
+        raise LyraSimError(f"teacher {args.teacher!r} is not available yet; use --teacher procedural")
+    prompts = read_prompts(args.prompts)
+    shard = Shard.parse(args.shard)
+    teacher = ProceduralTeacher(codec=args.codec, shadows=not args.no_shadows)
+    defaults = {"num_frames": args.frames, "width": args.width, "height": args.height, "dynamic": args.dynamic,
+                "movement_factor": args.movement}
+    mine = sum(1 for i in range(args.num_scenes) if shard.owns(i))
+    columns = [TextColumn("[bold]sdg {task.fields[shard]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+    t0 = time.perf_counter()
+    with Progress(*columns, disable=args.quiet) as progress:
+        task = progress.add_task("sdg", total=mine, shard=f"{shard.index}/{shard.count}")
+        summary = generate_dataset(teacher, prompts, args.num_scenes, args.out, shard, args.seed, defaults,
+                                   on_scene=lambda i, what: progress.advance(task))
+    if not args.quiet:
+        print(f"{summary['complete']}/{summary['expected']} scenes of shard {summary['shard']} in {args.out} "
+              f"({time.perf_counter() - t0:.1f} s); summary: {Path(args.out) / shard.summary_name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lyra-sim", description="Generated 3D Gaussian worlds for robot simulation.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('lyra_sim').__version__}")
@@ -133,6 +160,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     r.set_defaults(func=_cmd_render)
+
+    g = sub.add_parser("sdg", help="synthetic data generation: render prompts with a teacher into Lyra-layout scenes")
+    g.add_argument("--teacher", default="procedural", help="teacher to use (default: procedural, the embedded one)")
+    g.add_argument("--prompts", type=Path, required=True, help="text file, one prompt per line (see configs/prompts/)")
+    g.add_argument("--num-scenes", type=int, required=True, help="scenes in the whole run (all shards)")
+    g.add_argument("--out", type=Path, required=True, help="dataset root; scene i goes to OUT/<i:06d>/")
+    g.add_argument("--shard", default=None, help="k/N: make only scenes with index %% N == k (default: all)")
+    g.add_argument("--seed", type=int, default=0, help="base seed; scene i uses seed + i (default: 0)")
+    g.add_argument("--frames", type=int, default=49, help="frames per trajectory (Lyra: 121; default: 49)")
+    g.add_argument("--width", type=int, default=320, help="frame width (default: 320)")
+    g.add_argument("--height", type=int, default=176, help="frame height (default: 176)")
+    g.add_argument("--movement", type=float, default=1.0, help="trajectory movement factor (default: 1)")
+    g.add_argument("--dynamic", action="store_true", help="moving scenes, 12 trajectories (6 + time-flipped copies)")
+    g.add_argument("--codec", default="dct", help="latent codec: dct | dct-t1 | dct-t4 | dct-t8 (default: dct = dct-t8)")
+    g.add_argument("--no-shadows", action="store_true", help="skip shadow rays (about 1.5x faster)")
+    g.add_argument("--quiet", action="store_true")
+    g.set_defaults(func=_cmd_sdg)
 
     i = sub.add_parser("info", help="print what a 3DGS PLY holds")
     i.add_argument("scene", type=Path, help="3DGS PLY file")

@@ -140,6 +140,15 @@ def lyra_trajectories(
     Returns:
         ``{name: Cameras}`` in Lyra's dataset order (left, right, up, zoom_out, zoom_in, clockwise).
     """
+    distances = sample_distances(names, movement_factor, seed)
+    return {
+        name: lyra_trajectory(name, num_frames, distance, K, width, height, initial_c2w, center_depth)
+        for name, distance in distances.items()
+    }
+
+
+def sample_distances(names: Sequence[str] = tuple(LYRA_TRAJECTORIES), movement_factor: float = 1.0, seed: int = 0) -> dict[str, float]:
+    """Movement distance of each trajectory: uniform in its range (seeded), times ``movement_factor``."""
     if movement_factor <= 0:
         raise TrajectoryError(f"movement_factor must be > 0, got {movement_factor}")
     gen = torch.Generator().manual_seed(seed)
@@ -148,8 +157,7 @@ def lyra_trajectories(
         if name not in LYRA_TRAJECTORIES:
             raise TrajectoryError(f"{name!r} is not one of Lyra's trajectories {list(LYRA_TRAJECTORIES)}")
         lo, hi = LYRA_TRAJECTORIES[name]
-        distance = (lo + (hi - lo) * torch.rand((), generator=gen, dtype=torch.float64).item()) * movement_factor
-        out[name] = lyra_trajectory(name, num_frames, distance, K, width, height, initial_c2w, center_depth)
+        out[name] = (lo + (hi - lo) * torch.rand((), generator=gen, dtype=torch.float64).item()) * movement_factor
     return out
 
 
