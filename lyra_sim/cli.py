@@ -135,6 +135,24 @@ def _cmd_sdg(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_model_info(args: argparse.Namespace) -> int:
+    from lyra_sim.models import LatentGaussianDecoder, load_decoder_cfg, parameter_count
+
+    cfg = load_decoder_cfg(args.config, args.overrides)
+    model = LatentGaussianDecoder(cfg, codec=False)
+    counts = parameter_count(model)
+    kinds = cfg.block_types
+    print(f"config:      {args.config}")
+    print(f"backbone:    {len(kinds)} blocks of width {cfg.width}: " + "".join("T" if k == "attention" else "M" for k in kinds))
+    print(f"latents:     {cfg.latent_channels} ch, {cfg.temporal_compression}x temporal, {cfg.spatial_compression}x spatial; "
+          f"rays via {cfg.ray_embedding}; time embedding {'on' if cfg.time_embedding else 'off'}")
+    print(f"gaussians:   one per {cfg.gaussian_stride}x{cfg.gaussian_stride} pixels per frame, distance in [{cfg.near}, {cfg.far}]")
+    print("parameters:")
+    for name, n in counts.items():
+        print(f"  {name:<22} {n:>12,}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lyra-sim", description="Generated 3D Gaussian worlds for robot simulation.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('lyra_sim').__version__}")
@@ -177,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-shadows", action="store_true", help="skip shadow rays (about 1.5x faster)")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=_cmd_sdg)
+
+    mi = sub.add_parser("model-info", help="print a decoder config's architecture and parameter count")
+    mi.add_argument("config", type=Path, help="model config YAML, e.g. configs/model/lyra_full.yaml")
+    mi.add_argument("overrides", nargs="*", help="key=value overrides")
+    mi.set_defaults(func=_cmd_model_info)
 
     i = sub.add_parser("info", help="print what a 3DGS PLY holds")
     i.add_argument("scene", type=Path, help="3DGS PLY file")
