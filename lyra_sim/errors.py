@@ -82,3 +82,8 @@ class MissingWeightsError(LyraSimError, FileNotFoundError):
 
     lyra-sim never downloads weights; the message names what to download and where to put it.
     """
+
+
+class ExportError(LyraSimError):
+    """A scene cannot be exported as asked: nothing to export, an output that cannot be written,
+    a format limit (e.g. USDZ's 4 GiB), or an optional dependency the asked-for step needs."""
