@@ -4,6 +4,10 @@ Subcommands:
     render   fly-through PNG frames, an MP4 and a contact sheet of a 3DGS PLY
     sdg      synthetic training data: a teacher renders prompts into Lyra-layout scenes
     info     what a 3DGS PLY holds: count, SH degree, bounds, opacity and scale statistics
+    train    self-distil the latent Gaussian decoder from teacher scenes (stages, checkpoints, DDP)
+    eval     score a decoder on held-out scenes: PSNR/SSIM/LPIPS, depth AbsRel, Chamfer/F-score
+    export   a 3DGS PLY -> a simulation-ready USD world (Gaussians, collider, gravity, scale, spawn points)
+    check    validate a world USD and drop bodies on its collider with PhysX (ovphysx, CPU)
 
 Every subcommand refuses to overwrite outputs unless ``--overwrite`` is given, and reports
 errors a user can fix as one line (exit code 2) instead of a traceback.
@@ -153,6 +157,101 @@ def _cmd_model_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from lyra_sim.export import export_world, format_report
+    from lyra_sim.export.config import load_export_cfg
+    from lyra_sim.export.depth import SourceFrame
+    from lyra_sim.gaussians import read_ply
+
+    cfg = load_export_cfg(args.config, args.overrides)
+    cfg.usd_format = "usdz" if args.usdz else args.format
+    cfg.nurec, cfg.overwrite, cfg.previews, cfg.device = args.nurec, args.overwrite, not args.no_previews, args.device
+    # Flags given on the command line win over the config file and the overrides.
+    given = {"alignment.frame": args.frame, "alignment.up_hint": args.up, "alignment.camera_height": args.camera_height,
+             "alignment.scale": args.scale, "collider.voxel_size": args.voxel_size, "collider.max_triangles": args.max_triangles}
+    for key, value in given.items():
+        if value is not None:
+            group, name = key.split(".")
+            setattr(getattr(cfg, group), name, value)
+    cfg.collider.enabled &= not args.no_collider
+    cfg.gaussians.half |= args.half
+    if cfg.alignment.frame == "source":
+        cfg.spawn.enabled = False
+    t0 = time.perf_counter()
+    scene = read_ply(args.scene)
+    result = export_world(scene, args.out, cfg, source=SourceFrame(name=Path(args.scene).stem))
+    if args.check:
+        from lyra_sim.export.physics_check import check_world
+        from lyra_sim.export.report import write_report_json
+
+        checked = check_world(result.files["usd"])
+        result.report["physics_check"] = checked.to_dict()
+        write_report_json(result.report, result.files["report_json"], overwrite=True)
+    if not args.quiet:
+        print(format_report(result.report))
+        print(f"wrote {result.files['usd']} and {len(result.files) - 1} more file(s) to {args.out} "
+              f"in {time.perf_counter() - t0:.1f} s")
+    return 0 if result.report["physics_check"].get("status") != "failed" else 1
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    import json
+
+    from lyra_sim.export.physics_check import check_world
+
+    result = check_world(args.world, drop=not args.no_drop)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        for issue in result.validation:
+            print(f"{issue.severity:<7} {issue.validator}: {issue.message}")
+        for d in result.drops:
+            print(f"{'ok  ' if d.passed else 'FAIL'} {d.body} at spawn {d.spawn_index}: z {d.final_z:.3f} m "
+                  f"(expected {d.expected_z:.3f}), speed {d.speed:.3f} m/s")
+        print(result.summary())
+    return 0 if result.passed else 1
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from lyra_sim.distill import load_train_cfg, train
+
+    cfg = load_train_cfg(args.config, args.overrides)
+    result = train(cfg, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, max_steps=args.max_steps)
+    if not args.quiet and result.rank == 0:
+        print(f"step {result.step}/{cfg.total_steps} ({result.steps_per_second:.2f} steps/s); "
+              f"checkpoint: {result.checkpoint}; log: {Path(cfg.out_dir) / 'train_log.jsonl'}")
+        if result.decoder_dir is not None:
+            print(f"decoder: {result.decoder_dir}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lyra_sim.eval.runner import EvalCfg, evaluate, markdown_table, select_scenes, write_report
+
+    cfg = EvalCfg(decoder=str(args.decoder), data=[str(d) for d in args.data], holdout=args.holdout, max_scenes=args.max_scenes,
+                  image_size=args.image_size, num_input_trajectories=args.trajectories, inputs=args.inputs, lpips=args.lpips,
+                  geometry=not args.no_geometry, device=args.device or "auto")
+    total = len(select_scenes(cfg.data, cfg.holdout, cfg.max_scenes))
+    with Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=args.quiet) as progress:
+        task = progress.add_task("eval", total=total)
+        report = evaluate(cfg, on_scene=lambda i, scene: progress.advance(task))
+    json_path, md_path = write_report(report, args.out, overwrite=args.overwrite)
+    if not args.quiet:
+        print(markdown_table(report))
+        print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be HxW, e.g. 176x320, got {text!r}") from None
+    return (h, w)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lyra-sim", description="Generated 3D Gaussian worlds for robot simulation.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__import__('lyra_sim').__version__}")
@@ -200,6 +299,64 @@ def build_parser() -> argparse.ArgumentParser:
     mi.add_argument("config", type=Path, help="model config YAML, e.g. configs/model/lyra_full.yaml")
     mi.add_argument("overrides", nargs="*", help="key=value overrides")
     mi.set_defaults(func=_cmd_model_info)
+
+    e = sub.add_parser("export", help="turn a 3DGS PLY into a simulation-ready USD world")
+    e.add_argument("scene", type=Path, help="3DGS PLY file (INRIA layout, any SH degree)")
+    e.add_argument("--out", type=Path, required=True, help="output directory")
+    e.add_argument("--format", choices=["usda", "usdc", "usdz"], default="usda",
+                   help="root layer: usda (text root + binary Gaussian layers), usdc or usdz (default: usda)")
+    e.add_argument("--usdz", action="store_true", help="one .usdz package (same as --format usdz)")
+    e.add_argument("--camera-height", type=float, default=None,
+                   help="height of the input camera above the floor in metres; fixes the scale (default: 1.6 unless --scale)")
+    e.add_argument("--scale", type=float, default=None, help="metres per scene unit, when the camera height is unknown")
+    e.add_argument("--frame", choices=["sim", "source"], default=None,
+                   help="sim: Z up, metres, floor at z=0 (default); source: keep the input frame (plain conversion)")
+    e.add_argument("--up", choices=["auto", "+x", "-x", "+y", "-y", "+z", "-z"], default=None,
+                   help="rough up axis of the PLY (default: auto = the camera's up, or the thinnest axis when no camera is known)")
+    e.add_argument("--voxel-size", type=float, default=None, help="collider TSDF voxel in scene units (default: automatic)")
+    e.add_argument("--max-triangles", type=int, default=None, help="collider triangle budget (default: 200000)")
+    e.add_argument("--no-collider", action="store_true", help="Gaussians only")
+    e.add_argument("--half", action="store_true", help="half-precision Gaussian attributes")
+    e.add_argument("--nurec", action="store_true", help="also write the legacy NuRec USDZ for Isaac Sim 5.x")
+    e.add_argument("--check", action="store_true", help="run `lyra-sim check` on the result and add it to the report")
+    e.add_argument("--no-previews", action="store_true", help="skip report.png")
+    e.add_argument("--device", default=None, help="cpu or cuda for rendering depth (default: cpu)")
+    e.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    e.add_argument("--quiet", action="store_true", help="no summary table")
+    e.add_argument("--config", type=Path, default=None, help="export config YAML (fields of lyra_sim.export.ExportCfg)")
+    e.add_argument("overrides", nargs="*", help="key=value overrides with dotted keys, right after the scene, e.g. collider.resolution=256")
+    e.set_defaults(func=_cmd_export)
+
+    c = sub.add_parser("check", help="validate a world USD and run a PhysX drop test at its spawn points")
+    c.add_argument("world", type=Path, help="world USD written by `lyra-sim export` (scene.usda / .usdz)")
+    c.add_argument("--no-drop", action="store_true", help="validators only, no physics")
+    c.add_argument("--json", action="store_true", help="print the result as JSON")
+    c.set_defaults(func=_cmd_check)
+
+    tr = sub.add_parser("train", help="self-distil the latent Gaussian decoder from teacher scenes (progressive stages)")
+    tr.add_argument("--config", type=Path, required=True, help="training config YAML, e.g. configs/train/embedded.yaml")
+    tr.add_argument("overrides", nargs="*", help="key=value overrides, e.g. data.roots=[/data/sdg] optim.lr=3e-4 stages.0.steps=50")
+    tr.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in out_dir (bit for bit on CPU)")
+    tr.add_argument("--max-steps", type=int, default=None, help="stop at this global step (resume later with --resume)")
+    tr.add_argument("--overwrite", action="store_true", help="start afresh in an out_dir that holds a run (deletes its checkpoints)")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    tr.set_defaults(func=_cmd_train)
+
+    ev = sub.add_parser("eval", help="score a decoder on held-out teacher scenes (PSNR, SSIM, LPIPS, depth, Chamfer/F-score)")
+    ev.add_argument("--decoder", type=Path, required=True, help="decoder folder, training checkpoint or training run folder")
+    ev.add_argument("--data", type=Path, nargs="+", required=True, help="dataset root(s) written by `lyra-sim sdg`")
+    ev.add_argument("--out", type=Path, required=True, help="output directory for metrics.json and metrics.md")
+    ev.add_argument("--holdout", type=int, default=None, help="score the last K scenes (the training config's data.holdout_scenes)")
+    ev.add_argument("--max-scenes", type=int, default=None, help="score at most this many scenes")
+    ev.add_argument("--image-size", type=_parse_size, default=None, help="evaluate at HxW (default: the stored size)")
+    ev.add_argument("--trajectories", type=int, default=None, help="input trajectories per scene (default: all)")
+    ev.add_argument("--inputs", choices=["auto", "latents", "frames"], default="auto", help="stored latents or encoded frames (default: auto)")
+    ev.add_argument("--lpips", choices=["auto", "on", "off"], default="auto", help="LPIPS-VGG from local weights (default: auto)")
+    ev.add_argument("--no-geometry", action="store_true", help="skip Chamfer / F-score against ground-truth meshes")
+    ev.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    ev.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    ev.set_defaults(func=_cmd_eval)
 
     i = sub.add_parser("info", help="print what a 3DGS PLY holds")
     i.add_argument("scene", type=Path, help="3DGS PLY file")

@@ -1,0 +1,279 @@
+"""Gravity and metric scale: find the floor, make it z = 0 with +Z up, and fix the metres.
+
+The floor is a robust plane fit on the fused geometry and its normals (mesh normals point into
+free space): RANSAC over upward-facing surface samples, each candidate plane scored by its
+support (samples within the band whose normals agree) minus the samples *below* it, so the
+largest low horizontal support wins over a table top (which has the floor below it) and the
+ceiling never competes (its normals face down). The winner is refined by least squares on
+ever narrower bands.
+
+Scale comes from, in order: a metric teacher (``world_from_scene`` or metric depth), an
+explicit ``camera_height`` (the input camera's height above the floor), an explicit ``scale``,
+and the default camera height (1.6 m). The sim frame puts the input camera's foot at the
+origin and its viewing direction along +X, so "forward" in the robot's world is what the
+input image showed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from lyra_sim.errors import ExportError
+from lyra_sim.export import mesh_ops
+from lyra_sim.export.collider import CollisionProxy
+from lyra_sim.export.config import AlignmentCfg
+from lyra_sim.export.depth import SourceFrame
+
+ScaleSource = Literal["teacher", "camera_height", "scale", "assumed", "none"]
+_AXES = {"+x": (1, 0, 0), "-x": (-1, 0, 0), "+y": (0, 1, 0), "-y": (0, -1, 0), "+z": (0, 0, 1), "-z": (0, 0, -1)}
+
+
+@dataclass
+class FloorPlane:
+    """A floor plane ``normal . x = offset`` (normal = up, unit) and how well it is supported."""
+
+    normal: np.ndarray
+    offset: float
+    inlier_fraction: float
+    inlier_area: float
+
+    def height(self, points: np.ndarray) -> np.ndarray:
+        """Signed height of ``points`` [..., 3] above the plane."""
+        return points @ self.normal - self.offset
+
+
+@dataclass
+class Alignment:
+    """The transform from the scene frame to the sim frame, and how it was found.
+
+    Attributes:
+        sim_from_scene: [4, 4] float64 similarity ``x_sim = s R x_scene + t``.
+        scale: metres per scene unit (``s``).
+        scale_source: "teacher", "camera_height", "scale", "assumed" (nothing known: 1) or
+            "none" (``frame="source"``: no alignment).
+        floor: the floor in the scene frame (None when not fitted).
+        up_hint: [3] the up direction assumed before the fit, scene frame.
+        tilt_before_degrees: angle between the fitted floor normal and the up hint.
+        camera_height_scene: the input camera's height above the floor, scene units (None: unknown).
+        method: "floor_fit", "teacher" or "identity".
+    """
+
+    sim_from_scene: torch.Tensor
+    scale: float
+    scale_source: ScaleSource
+    floor: FloorPlane | None
+    up_hint: np.ndarray
+    tilt_before_degrees: float | None
+    camera_height_scene: float | None
+    method: str
+
+    def to_dict(self) -> dict:
+        return {
+            "sim_from_scene": self.sim_from_scene.tolist(),
+            "scale_metres_per_unit": self.scale,
+            "scale_source": self.scale_source,
+            "method": self.method,
+            "floor_normal_scene": None if self.floor is None else self.floor.normal.tolist(),
+            "floor_offset_scene": None if self.floor is None else self.floor.offset,
+            "floor_inlier_fraction": None if self.floor is None else self.floor.inlier_fraction,
+            "up_hint_scene": self.up_hint.tolist(),
+            "tilt_before_degrees": self.tilt_before_degrees,
+            "camera_height_scene_units": self.camera_height_scene,
+        }
+
+
+def angle_degrees(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    c = float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-30))
+    return math.degrees(math.acos(min(1.0, max(-1.0, c))))
+
+
+def up_hint(cfg: AlignmentCfg, source: SourceFrame | None, proxy: CollisionProxy | None = None) -> np.ndarray:
+    """The rough up direction in the scene frame (see :attr:`AlignmentCfg.up_hint`).
+
+    "auto": the cameras' mean up (-y in OpenCV) when cameras are known; else the geometry's
+    thinnest axis (scenes are wider than tall), pointing -y for y (the COLMAP/OpenCV habit)
+    and + otherwise; else -y.
+    """
+    if cfg.up_hint != "auto":
+        return np.asarray(_AXES[cfg.up_hint], float)
+    if source is not None and source.cameras is not None and len(source.cameras):
+        up = -source.cameras.c2w[:, :3, 1].double().mean(0).numpy()  # OpenCV: image up is -y
+        return up / np.linalg.norm(up)
+    if source is not None and source.input_camera is not None:
+        up = -np.asarray(torch.as_tensor(source.input_camera, dtype=torch.float64)[:3, 1])
+        return up / np.linalg.norm(up)
+    if proxy is not None and proxy.num_triangles:
+        size = np.percentile(proxy.vertices, 98, axis=0) - np.percentile(proxy.vertices, 2, axis=0)
+        up = np.zeros(3)
+        thin = int(np.argmin(size))
+        up[thin] = -1.0 if thin == 1 else 1.0
+        return up
+    return np.array([0.0, -1.0, 0.0])
+
+
+def _samples_and_band(proxy: CollisionProxy, band: float | None, samples: int, seed: int):
+    pts, nrm = mesh_ops.sample_surface(proxy.vertices, proxy.faces, samples, seed)
+    if len(pts) == 0:
+        raise ExportError("the collider has no area; cannot find a floor")
+    if band is None:
+        extent = float(np.linalg.norm(np.percentile(pts, 99, axis=0) - np.percentile(pts, 1, axis=0)))
+        edges = np.linalg.norm(proxy.vertices[proxy.faces[:, 0]] - proxy.vertices[proxy.faces[:, 1]], axis=1)
+        band = min(max(1.5 * float(np.median(edges)), 0.005 * extent), 0.02 * extent)
+    return pts, nrm, band
+
+
+def _refine(pts, nrm, normal, offset, band, shrinks) -> tuple[np.ndarray, float, np.ndarray]:
+    """Least squares on the inliers of ever narrower bands (the local optimisation of LO-RANSAC).
+
+    Returns (normal, offset, inlier mask of the last band).
+    """
+    inl = np.zeros(len(pts), bool)
+    for shrink in shrinks:
+        inl = (np.abs(pts @ normal - offset) < band * shrink) & (nrm @ normal > _COS_AGREE)
+        if inl.sum() < 10:
+            break
+        centre = pts[inl].mean(0)
+        _, _, vt = np.linalg.svd(pts[inl] - centre, full_matrices=False)
+        n = vt[2] * (1 if vt[2] @ normal >= 0 else -1)
+        normal, offset = n, float(n @ centre)
+    return normal, offset, inl
+
+
+_COS_AGREE = math.cos(math.radians(20.0))
+
+
+def fit_floor(
+    proxy: CollisionProxy, up: np.ndarray, max_tilt_degrees: float = 45.0, band: float | None = None,
+    samples: int = 60_000, iterations: int = 512, seed: int = 0,
+) -> FloorPlane:
+    """Fit the floor plane of ``proxy`` (any frame) whose normal lies within ``max_tilt`` of ``up``.
+
+    Args:
+        band: inlier half-width in the proxy's units; None: 1.5 x its median edge length (the
+            mesh resolution), within 0.5 % to 2 % of its extent.
+
+    Raises:
+        ExportError: no upward-facing surface within the tilt limit.
+    """
+    rng = np.random.default_rng(seed)
+    pts, nrm, band = _samples_and_band(proxy, band, samples, seed)
+    up = up / np.linalg.norm(up)
+    cos_tilt = math.cos(math.radians(max_tilt_degrees))
+    upward = nrm @ up > cos_tilt
+    if upward.sum() < 30:
+        raise ExportError(
+            f"no upward-facing surface within {max_tilt_degrees:.0f} deg of the up direction {up.round(3).tolist()}; "
+            "is the up hint right? (CLI: --up, e.g. --up +z for Z-up PLYs)"
+        )
+    cand = pts[upward]
+
+    # RANSAC: all candidate planes at once, each from three upward-facing samples.
+    tri = cand[rng.integers(0, len(cand), size=(iterations, 3))]
+    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-30)
+    normals *= np.sign(normals @ up)[:, None] + (normals @ up == 0)[:, None]
+    ok = normals @ up > cos_tilt
+    if not ok.any():
+        normals, tri, ok = up[None], cand[:1, None].repeat(3, 1), np.array([True])
+    normals, tri = normals[ok], tri[ok]
+    offsets = (normals * tri[:, 0]).sum(1)
+    eval_idx = rng.choice(len(pts), size=min(len(pts), 20_000), replace=False)
+    ep, en = pts[eval_idx], nrm[eval_idx]
+
+    def score(normals: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Support (samples in the band whose normals agree) minus samples well below the plane."""
+        heights = ep @ normals.T - offsets  # [P, C]
+        support = ((np.abs(heights) < band) & ((en @ normals.T) > _COS_AGREE)).sum(0)
+        return support - 2 * (heights < -2 * band).sum(0)
+
+    # A tilted plane that grazes the floor scores well before refinement and converges onto the
+    # floor after it, so the best few candidates are refined before the final choice.
+    top = np.argsort(-score(normals, offsets))[:12]
+    refined = [_refine(pts, nrm, normals[i], offsets[i], band, (1.0, 1.0, 0.5))[:2] for i in top]
+    r_normals = np.stack([n for n, _ in refined])
+    r_offsets = np.array([o for _, o in refined])
+    r_scores = np.where(r_normals @ up > cos_tilt, score(r_normals, r_offsets), -np.inf)
+    best = int(np.argmax(r_scores))
+    normal, offset, inl = _refine(pts, nrm, r_normals[best], r_offsets[best], band, (0.5, 0.25))
+    return FloorPlane(normal, float(offset), float(inl.mean()), float(proxy.area * inl.mean()))
+
+
+def refit_floor(proxy: CollisionProxy, normal, offset: float = 0.0, band: float | None = None) -> FloorPlane:
+    """Re-fit a floor near a known plane (no search): e.g. z = 0 of an exported world, to measure
+    how level its floor really is."""
+    pts, nrm, band = _samples_and_band(proxy, band, 60_000, 0)
+    normal = np.asarray(normal, float) / np.linalg.norm(normal)
+    normal, offset, inl = _refine(pts, nrm, normal, float(offset), band, (1.0, 0.5, 0.25))
+    return FloorPlane(normal, float(offset), float(inl.mean()), float(proxy.area * inl.mean()))
+
+
+def rotation_to_z(normal: np.ndarray, forward: np.ndarray | None = None) -> np.ndarray:
+    """[3, 3] rotation taking ``normal`` to +Z and, if given, ``forward`` (projected) to +X."""
+    z = normal / np.linalg.norm(normal)
+    if forward is not None:
+        f = forward - (forward @ z) * z
+        if np.linalg.norm(f) > 1e-6:
+            x = f / np.linalg.norm(f)
+            return np.stack([x, np.cross(z, x), z])  # rows: the sim axes in scene coordinates
+    # No forward direction: the smallest rotation (Rodrigues) from normal to +Z.
+    target = np.array([0.0, 0.0, 1.0])
+    v, c = np.cross(z, target), float(z @ target)
+    if np.linalg.norm(v) < 1e-12:
+        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + vx + vx @ vx / (1 + c)
+
+
+def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: SourceFrame | None = None) -> Alignment:
+    """Find ``sim_from_scene`` for a collider in the scene frame (see the module docstring)."""
+    hint = up_hint(cfg, source, proxy)
+    if cfg.frame == "source":
+        return Alignment(torch.eye(4, dtype=torch.float64), 1.0, "none", None, hint, None, None, "identity")
+    floor = None
+    if proxy is not None and proxy.num_triangles:
+        floor = fit_floor(proxy, hint, cfg.max_tilt_degrees, cfg.floor_inlier_distance)
+    tilt = angle_degrees(floor.normal, hint) if floor is not None else None
+    cam = None if source is None or source.input_camera is None else torch.as_tensor(source.input_camera, dtype=torch.float64).numpy()
+    cam_h = float(floor.height(cam[:3, 3])) if (floor is not None and cam is not None) else None
+
+    if cfg.use_teacher_frame and source is not None and source.world_from_scene is not None:
+        m = torch.as_tensor(source.world_from_scene, dtype=torch.float64).cpu().clone()
+        s = float(torch.linalg.det(m[:3, :3]) ** (1 / 3))
+        return Alignment(m, s, "teacher", floor, hint, tilt, cam_h, "teacher")
+    if floor is None:
+        raise ExportError("no collider to find the floor on; enable the collider or use --frame source")
+
+    if source is not None and source.depth_is_metric:
+        scale, scale_source = 1.0, "teacher"
+    elif cfg.camera_height is not None and cam_h is not None:
+        scale, scale_source = cfg.camera_height / cam_h, "camera_height"
+    elif cfg.scale is not None:
+        scale, scale_source = float(cfg.scale), "scale"
+    elif cam_h is not None:
+        scale, scale_source = cfg.default_camera_height / cam_h, "camera_height"
+    else:
+        scale, scale_source = 1.0, "assumed"
+    if scale_source == "camera_height" and not cam_h > 1e-9:
+        raise ExportError(
+            f"the input camera is {cam_h:.3g} units from the fitted floor (below or on it), so its height cannot give "
+            "the scale; pass --scale, or check the up direction (--up)"
+        )
+    if not (np.isfinite(scale) and scale > 0):
+        raise ExportError(f"metric scale must be a positive number, got {scale}")
+
+    forward = cam[:3, 2] if cam is not None else None
+    rot = rotation_to_z(floor.normal, forward)
+    if cam is not None:
+        foot = cam[:3, 3] - cam_h * floor.normal
+    else:
+        foot = floor.offset * floor.normal
+    m = np.eye(4)
+    m[:3, :3] = scale * rot
+    m[:3, 3] = -scale * rot @ foot
+    return Alignment(torch.from_numpy(m), float(scale), scale_source, floor, hint, tilt, cam_h, "floor_fit")

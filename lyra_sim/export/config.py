@@ -1,0 +1,316 @@
+"""Configuration of the export: one ``*Cfg`` dataclass per job, gathered in :class:`ExportCfg`.
+
+Every field documents its unit and default. The dataclasses are plain (OmegaConf structured
+configs take them as they are), so ``configs/export/*.yaml`` and ``key=value`` overrides map
+onto them field by field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+GIB = 1 << 30
+
+UsdFormat = Literal["usda", "usdc", "usdz"]
+Approximation = Literal["none", "meshSimplification", "convexDecomposition", "convexHull", "sdf"]
+FrameMode = Literal["sim", "source"]
+UpHint = Literal["auto", "+x", "-x", "+y", "-y", "+z", "-z"]
+ViewPlacement = Literal["auto", "trajectories", "lyra", "orbit", "interior"]
+
+
+@dataclass
+class UsdGaussiansCfg:
+    """How Gaussians are written as ``UsdVol.ParticleField3DGaussianSplat``."""
+
+    half: bool = False
+    """Author the half-precision attributes (``positionsh``, ``scalesh``, ...) instead of float:
+    half the size, about 3 significant digits. Defaults to False."""
+
+    max_layer_bytes: int = 4 * GIB - 64 * (1 << 20)
+    """Largest Gaussian data layer in bytes; more Gaussians are split into several prims, one
+    ``.usdc`` layer each. A USDZ member must stay under 4 GiB (USD's zip has no ZIP64).
+    Defaults to 4 GiB - 64 MiB."""
+
+    sorting_mode_hint: Literal["zDepth", "cameraDistance", "rayHitDistance"] = "zDepth"
+    """``sortingModeHint`` token; zDepth is how gsplat (and so Lyra) sorts. Defaults to "zDepth"."""
+
+    projection_mode_hint: Literal["perspective", "tangential"] = "perspective"
+    """``projectionModeHint`` token. Defaults to "perspective"."""
+
+    color_space: str | None = "srgb_rec709_scene"
+    """``colorSpace:name`` applied with ``Usd.ColorSpaceAPI`` (None: not authored). Lyra's colours
+    are sRGB-encoded frames. Defaults to "srgb_rec709_scene"."""
+
+
+@dataclass
+class ColliderCfg:
+    """The collision proxy: depth -> TSDF -> marching cubes -> cleanup -> simplification."""
+
+    enabled: bool = True
+    """Build a collider at all. Defaults to True."""
+
+    voxel_size: float | None = None
+    """TSDF voxel edge in scene units (before scaling). None: the fused geometry's extent divided
+    by ``resolution``, but never finer than the depth pixels' footprint. Defaults to None."""
+
+    resolution: int = 192
+    """Voxels along the longest side when ``voxel_size`` is None. Defaults to 192."""
+
+    truncation_voxels: float = 3.0
+    """TSDF truncation band, in voxels. Defaults to 3."""
+
+    max_views: int = 96
+    """Depth maps beyond this are subsampled evenly (neighbouring video frames are nearly the
+    same view) for the free-space check; all of them are fused. Defaults to 96."""
+
+    view_placement: ViewPlacement = "auto"
+    """Cameras for rendering expected depth when no depth maps are given: "trajectories" (the
+    scene's own cameras), "lyra" (Lyra's six trajectories from the first camera), "orbit",
+    "interior" (looking out from inside the bounds), or "auto" (trajectories if known, Lyra's
+    if the scene lies in front of the origin camera, else orbit + interior). Defaults to "auto"."""
+
+    render_width: int = 160
+    """Width of rendered depth maps in pixels. Defaults to 160."""
+
+    render_height: int = 120
+    """Height of rendered depth maps in pixels. Defaults to 120."""
+
+    views_per_trajectory: int = 8
+    """Rendered views per automatic trajectory. Defaults to 8."""
+
+    min_alpha: float = 0.5
+    """Rendered pixels with less accumulated opacity hold no trustworthy depth. Defaults to 0.5."""
+
+    render_scale_factor: float = 0.5
+    """Gaussians are rendered for depth with their scales times this: a splat's depth is its
+    centre's, so surfaces seen at grazing angles come out in front of themselves by about the
+    splat size; halving it halves that bias (and the render time). Defaults to 0.5."""
+
+    free_space_ratio: float = 1.0
+    """A surface vertex that more views see *through* (observed depth beyond it by more than the
+    truncation) than see it is a floater and is removed; this is the ratio see-through/seen
+    above which it goes. Defaults to 1.0."""
+
+    min_component_fraction: float = 0.002
+    """Connected components with less than this fraction of the total area are dropped.
+    Defaults to 0.002."""
+
+    max_hole_edges: int = 32
+    """Boundary loops with at most this many edges are filled. Defaults to 32."""
+
+    max_triangles: int = 200_000
+    """Triangle budget after simplification (quadric decimation). Defaults to 200000."""
+
+    approximation: Approximation = "none"
+    """``physics:approximation`` of the collider; "none" is the exact triangle mesh (static only).
+    Defaults to "none"."""
+
+    static_friction: float = 0.8
+    """Physics material static friction. Defaults to 0.8."""
+
+    dynamic_friction: float = 0.6
+    """Physics material dynamic friction. Defaults to 0.6."""
+
+    restitution: float = 0.0
+    """Physics material restitution. Defaults to 0."""
+
+    write_obj: bool = True
+    """Also write ``collider.obj``. Defaults to True."""
+
+    write_glb: bool = True
+    """Also write ``collider.glb``. Defaults to True."""
+
+
+@dataclass
+class AlignmentCfg:
+    """Gravity and metric scale: floor -> z = 0, floor normal -> +Z, metres."""
+
+    frame: FrameMode = "sim"
+    """"sim": Z-up metres, floor at z = 0; "source": keep the input frame (no alignment, no
+    spawn points, no physics scene; for plain conversions). Defaults to "sim"."""
+
+    up_hint: UpHint = "auto"
+    """Rough up direction in the scene frame, to tell the floor from walls: "auto" uses the
+    cameras' up (-y of the OpenCV input camera: the generated-scene convention) when they are
+    known, else the geometry's thinnest axis. Defaults to "auto"."""
+
+    max_tilt_degrees: float = 45.0
+    """The floor normal is searched within this angle of the up hint. Defaults to 45."""
+
+    camera_height: float | None = None
+    """Height of the input camera above the floor in metres, which fixes the scale. None: 1.6 m,
+    unless ``scale`` is given. A metric teacher overrides both. Defaults to None."""
+
+    scale: float | None = None
+    """Metres per scene unit, used when no metric teacher and no explicit ``camera_height``.
+    Defaults to None."""
+
+    default_camera_height: float = 1.6
+    """The camera height assumed when neither ``camera_height`` nor ``scale`` is given, metres.
+    Defaults to 1.6."""
+
+    use_teacher_frame: bool = True
+    """When the source knows ``world_from_scene`` (a metric teacher), use it instead of fitting
+    the floor (the fit is still reported). Defaults to True."""
+
+    floor_inlier_distance: float | None = None
+    """Floor-fit inlier half-width in scene units; None: 1.5 x the collider's median edge length
+    (its resolution), within 0.5 % to 2 % of its extent. Defaults to None."""
+
+
+@dataclass
+class SpawnCfg:
+    """Robot spawn points on free floor. Defaults fit a humanoid (Unitree H1/G1 class)."""
+
+    enabled: bool = True
+    """Find spawn points. Defaults to True."""
+
+    num_points: int = 8
+    """At most this many points. Defaults to 8."""
+
+    robot_radius: float = 0.35
+    """Clearance radius of the robot's footprint, metres. Defaults to 0.35."""
+
+    robot_height: float = 1.8
+    """Head-room needed above the floor, metres. Defaults to 1.8."""
+
+    min_spacing: float = 1.0
+    """Minimum distance between spawn points, metres. Defaults to 1.0."""
+
+    cell_size: float = 0.05
+    """Grid cell of the floor map, metres. Defaults to 0.05."""
+
+    floor_tolerance: float = 0.06
+    """Collider surface within this height of z = 0 counts as floor, metres. Defaults to 0.06."""
+
+    max_step_height: float = 0.12
+    """Geometry lower than this above the floor is walkable (not an obstacle), metres.
+    Defaults to 0.12."""
+
+    max_floor_roughness: float = 0.08
+    """Highest minus lowest floor point under the footprint, at most, metres. Defaults to 0.08."""
+
+
+@dataclass
+class PhysicsCheckCfg:
+    """The PhysX drop test of ``lyra-sim check``."""
+
+    capsule_radius: float = 0.25
+    """Humanoid stand-in capsule radius, metres. Defaults to 0.25."""
+
+    capsule_height: float = 1.2
+    """Length of the capsule's cylinder (total height adds 2 radii), metres. Defaults to 1.2."""
+
+    box_size: float = 0.3
+    """Edge of the dropped boxes, metres. Defaults to 0.3."""
+
+    drop_height: float = 0.3
+    """Bodies start this far above their expected resting height, metres. Defaults to 0.3."""
+
+    seconds: float = 2.0
+    """Simulated time. Defaults to 2.0."""
+
+    dt: float = 1.0 / 60.0
+    """Physics step, seconds. Defaults to 1/60."""
+
+    height_tolerance: float = 0.05
+    """A body rests "at the expected height" within this, metres. Defaults to 0.05."""
+
+    max_speed: float = 0.05
+    """A body "at rest" moves slower than this at the end, m/s. Defaults to 0.05."""
+
+
+@dataclass
+class ExportCfg:
+    """Everything :func:`lyra_sim.export.export_world` does."""
+
+    usd_format: UsdFormat = "usda"
+    """Root layer format: "usda" (text root + binary Gaussian layer(s)), "usdc", or "usdz"
+    (one package). Defaults to "usda"."""
+
+    gaussians: UsdGaussiansCfg = field(default_factory=UsdGaussiansCfg)
+    """Gaussian authoring. Defaults to UsdGaussiansCfg()."""
+
+    collider: ColliderCfg = field(default_factory=ColliderCfg)
+    """Collision proxy. Defaults to ColliderCfg()."""
+
+    alignment: AlignmentCfg = field(default_factory=AlignmentCfg)
+    """Gravity and scale. Defaults to AlignmentCfg()."""
+
+    spawn: SpawnCfg = field(default_factory=SpawnCfg)
+    """Spawn points. Defaults to SpawnCfg()."""
+
+    nurec: bool = False
+    """Also write the legacy NuRec USDZ (``scene.nurec.usdz``) for Isaac Sim 5.x. Defaults to False."""
+
+    previews: bool = True
+    """Write ``report.png`` (collider over a render). Defaults to True."""
+
+    gravity: float = 9.81
+    """PhysicsScene gravity magnitude, m/s^2. Defaults to 9.81."""
+
+    overwrite: bool = False
+    """Replace existing outputs. Defaults to False."""
+
+    device: str | None = None
+    """Torch device for rendering and fusion (None: the scene's). Defaults to None."""
+
+
+def apply_overrides(cfg: ExportCfg, overrides: dict | list[str]) -> ExportCfg:
+    """Set fields of ``cfg`` in place from a nested dict (a YAML file) or ``key=value`` strings
+    with dotted keys (``collider.voxel_size=0.05``); values are parsed as YAML scalars.
+
+    Raises:
+        InvalidInputError: an unknown key, or a value of the wrong kind.
+    """
+    import dataclasses
+
+    import yaml
+
+    from lyra_sim.errors import InvalidInputError
+
+    items: list[tuple[str, object]] = []
+    if isinstance(overrides, dict):
+        def flatten(prefix: str, d: dict) -> None:
+            for k, v in d.items():
+                (flatten(f"{prefix}{k}.", v) if isinstance(v, dict) else items.append((f"{prefix}{k}", v)))
+        flatten("", overrides)
+    else:
+        for text in overrides:
+            if "=" not in text:
+                raise InvalidInputError(f"override {text!r} is not key=value (e.g. collider.voxel_size=0.05)")
+            key, value = text.split("=", 1)
+            items.append((key.strip(), yaml.safe_load(value)))
+    for key, value in items:
+        *path, name = key.split(".")
+        target = cfg
+        for part in path:
+            target = getattr(target, part, None)
+            if target is None or not dataclasses.is_dataclass(target):
+                raise InvalidInputError(f"unknown export setting {key!r}")
+        names = {f.name for f in dataclasses.fields(target)}
+        if name not in names:
+            raise InvalidInputError(f"unknown export setting {key!r}; {type(target).__name__} has {', '.join(sorted(names))}")
+        current = getattr(target, name)
+        if dataclasses.is_dataclass(current):
+            raise InvalidInputError(f"{key!r} is a group; set one of its fields, e.g. {key}.<field>=...")
+        if isinstance(current, bool) and not isinstance(value, bool):
+            raise InvalidInputError(f"{key} must be true or false, got {value!r}")
+        if isinstance(current, (int, float)) and not isinstance(current, bool) and value is not None:
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise InvalidInputError(f"{key} must be a number, got {value!r}")
+            value = type(current)(value) if isinstance(current, float) or float(value).is_integer() else value
+        setattr(target, name, value)
+    return cfg
+
+
+def load_export_cfg(path=None, overrides: list[str] = ()) -> ExportCfg:
+    """:class:`ExportCfg` from defaults, then a YAML file (``configs/export/*.yaml``), then overrides."""
+    import yaml
+
+    cfg = ExportCfg()
+    if path is not None:
+        with open(path) as fh:
+            apply_overrides(cfg, yaml.safe_load(fh) or {})
+    return apply_overrides(cfg, list(overrides))

@@ -1,0 +1,306 @@
+"""``lyra-sim check``: is a world simulation-ready? OpenUSD validators and a real PhysX drop test.
+
+Validation (usd-core only): every registered ``UsdValidation`` validator (stage metadata,
+composition, UsdPhysics collider/rigid-body checks, USDZ packaging, ...), plus the
+ParticleField rules stock validators skip (equal array lengths, opacity range, unit
+quaternions, SH length; NVIDIA's VG.035), plus UsdPhysics' own parse: there must be a physics
+scene and at least one static mesh collider.
+
+Drop test (needs ``ovphysx``: PhysX on CPU, a test/optional dependency): the world's physics
+prims (Gaussians left out) are copied into a test stage; at each spawn point a humanoid-sized
+capsule (kept upright by a huge inertia, like a balancing robot) and, in a second run, a box
+are dropped from a little above their resting height; after ``seconds`` of simulation each
+must be at rest at the expected height: on the collider, not through it, not stuck above it.
+The expected height is the highest collider surface under the body's footprint (sampled from
+the mesh itself), so a slightly uneven floor is judged by where a body can really rest.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lyra_sim.errors import ExportError
+from lyra_sim.export.config import PhysicsCheckCfg
+from lyra_sim.export.spawn import SpawnPoint
+from lyra_sim.export.usd_gaussians import check_gaussian_prim, gaussian_prims
+from lyra_sim.export.usd_physics import read_spawn_points
+
+_SCHEMAS_REGISTERED = False
+
+
+@dataclass
+class ValidationIssue:
+    validator: str
+    severity: str
+    message: str
+
+
+@dataclass
+class DropResult:
+    """One dropped body. Heights in metres (sim frame)."""
+
+    body: str
+    spawn_index: int
+    expected_z: float
+    final_z: float
+    speed: float
+    passed: bool
+
+
+@dataclass
+class PhysicsCheckResult:
+    """Everything ``lyra-sim check`` found.
+
+    Attributes:
+        validation: problems reported by the validators (errors and warnings).
+        drops: one entry per dropped body (empty when the drop test did not run).
+        drop_test: "passed", "failed", "skipped: <reason>" or "no spawn points".
+    """
+
+    path: str
+    validation: list[ValidationIssue] = field(default_factory=list)
+    drops: list[DropResult] = field(default_factory=list)
+    drop_test: str = "not run"
+
+    @property
+    def errors(self) -> list[ValidationIssue]:
+        return [i for i in self.validation if i.severity == "error"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors and not self.drop_test.startswith("failed")
+
+    def summary(self) -> str:
+        ok = sum(d.passed for d in self.drops)
+        return (f"{len(self.errors)} validation errors, {len(self.validation) - len(self.errors)} warnings; "
+                f"drop test {self.drop_test} ({ok}/{len(self.drops)} bodies at rest at the expected height)")
+
+    def to_dict(self) -> dict:
+        return {"status": "passed" if self.passed else "failed", "summary": self.summary(), "path": self.path,
+                "validation": [asdict(i) for i in self.validation], "drop_test": self.drop_test,
+                "drops": [asdict(d) for d in self.drops]}
+
+
+# ------------------------------------------------------------------------------------ validation
+def validate_stage(stage) -> list[ValidationIssue]:
+    """Run every OpenUSD validator plus lyra-sim's ParticleField and physics checks."""
+    from pxr import UsdPhysics, UsdValidation
+
+    issues = []
+    registry = UsdValidation.ValidationRegistry()
+    context = UsdValidation.ValidationContext(registry.GetOrLoadAllValidators())
+    for err in context.Validate(stage):
+        severity = "error" if err.GetType() == UsdValidation.ValidationErrorType.Error else "warning"
+        issues.append(ValidationIssue(err.GetName() or "usdValidation", severity, err.GetMessage()))
+    for prim in gaussian_prims(stage):
+        issues += [ValidationIssue("lyraSim:ParticleField", "error", m) for m in check_gaussian_prim(prim)]
+    load = getattr(UsdPhysics, "UsdPhysicsLoadStageFromPrimRange", None) or UsdPhysics.LoadUsdPhysicsFromRange
+    parsed = load(stage, ["/"])
+    kinds = {str(k).rsplit(".", 1)[-1]: v for k, v in parsed.items()}
+    if "Scene" not in kinds:
+        issues.append(ValidationIssue("lyraSim:Physics", "error", "no UsdPhysics.Scene: nothing would simulate"))
+    if "MeshShape" not in kinds:
+        issues.append(ValidationIssue("lyraSim:Physics", "error", "no mesh collider: a robot would fall through the world"))
+    return issues
+
+
+# ------------------------------------------------------------------------------------ drop test
+def _physics_stage(world: Path, out: Path) -> None:
+    """Copy the world without its Gaussians (PhysX ignores them; they would only cost time)."""
+    from pxr import Usd
+
+    stage = Usd.Stage.Open(str(world))
+    for prim in gaussian_prims(stage):
+        prim.SetActive(False)
+    stage.Flatten().Export(str(out))
+
+
+def _collider_samples(stage) -> np.ndarray:
+    """Dense surface samples of every static mesh collider of ``stage`` (world frame), [P, 3]."""
+    from pxr import Usd, UsdGeom, UsdPhysics
+
+    from lyra_sim.export.mesh_ops import sample_surface
+
+    out = []
+    cache = UsdGeom.XformCache(Usd.TimeCode.Default())
+    for prim in stage.Traverse():
+        if not (prim.IsA(UsdGeom.Mesh) and prim.HasAPI(UsdPhysics.CollisionAPI)) or prim.HasAPI(UsdPhysics.RigidBodyAPI):
+            continue
+        mesh = UsdGeom.Mesh(prim)
+        pts = np.asarray(mesh.GetPointsAttr().Get(), np.float64)
+        counts = np.asarray(mesh.GetFaceVertexCountsAttr().Get())
+        idx = np.asarray(mesh.GetFaceVertexIndicesAttr().Get())
+        if len(pts) == 0 or not (counts == 3).all():
+            continue
+        m = np.array(cache.GetLocalToWorldTransform(prim), np.float64).T
+        pts = pts @ m[:3, :3].T + m[:3, 3]
+        faces = idx.reshape(-1, 3)
+        area = 0.5 * np.linalg.norm(np.cross(pts[faces[:, 1]] - pts[faces[:, 0]], pts[faces[:, 2]] - pts[faces[:, 0]]), axis=1).sum()
+        out.append(sample_surface(pts, faces, int(min(2_000_000, max(10_000, area / 0.02**2))), seed=2)[0])
+    return np.concatenate(out) if out else np.zeros((0, 3))
+
+
+def _support_height(samples: np.ndarray, point: SpawnPoint, radius: float, window: float = 0.3) -> float:
+    """Where a body of footprint ``radius`` dropped at ``point`` comes to rest: the highest
+    collider surface under its footprint near the spawn height (the spawn height if none)."""
+    x, y, z = (float(v) for v in point.position)
+    near = (np.hypot(samples[:, 0] - x, samples[:, 1] - y) <= radius) & (np.abs(samples[:, 2] - z) <= window)
+    return float(samples[near, 2].max()) if near.any() else z
+
+
+def _add_bodies(path: Path, points: list[SpawnPoint], kind: str, cfg: PhysicsCheckCfg) -> list[tuple[str, float]]:
+    """Add one dynamic body per spawn point; returns (prim path, expected resting z)."""
+    from pxr import Gf, Usd, UsdGeom, UsdPhysics
+
+    stage = Usd.Stage.Open(str(path))
+    samples = _collider_samples(stage)
+    UsdGeom.Scope.Define(stage, "/World/DropTest")
+    bodies = []
+    for i, point in enumerate(points):
+        x, y, _ = (float(v) for v in point.position)
+        z = _support_height(samples, point, cfg.capsule_radius if kind == "capsule" else cfg.box_size / 2)
+        prim_path = f"/World/DropTest/{kind}_{i:03d}"
+        if kind == "capsule":
+            geom = UsdGeom.Capsule.Define(stage, prim_path)
+            geom.CreateRadiusAttr(cfg.capsule_radius)
+            geom.CreateHeightAttr(cfg.capsule_height)
+            geom.CreateAxisAttr(UsdGeom.Tokens.z)
+            rest = z + cfg.capsule_radius + cfg.capsule_height / 2
+        else:
+            geom = UsdGeom.Cube.Define(stage, prim_path)
+            geom.CreateSizeAttr(cfg.box_size)
+            rest = z + cfg.box_size / 2
+        geom.AddTranslateOp().Set(Gf.Vec3d(x, y, rest + cfg.drop_height))
+        prim = geom.GetPrim()
+        UsdPhysics.RigidBodyAPI.Apply(prim)
+        UsdPhysics.CollisionAPI.Apply(prim)
+        mass = UsdPhysics.MassAPI.Apply(prim)
+        if kind == "capsule":
+            mass.CreateMassAttr(70.0)
+            mass.CreateDiagonalInertiaAttr(Gf.Vec3f(1e6, 1e6, 1e6))  # stays upright, like a balancing robot
+        else:
+            mass.CreateMassAttr(5.0)
+        bodies.append((prim_path, rest))
+    stage.Save()
+    return bodies
+
+
+def _import_ovphysx():
+    try:
+        import ovphysx
+        import ovstage
+        from ovphysx.samples.python_samples.schema_support import physx_schema_paths
+    except ImportError as err:
+        raise ExportError(
+            f"the PhysX drop test needs ovphysx (PhysX on CPU) and physx-usd-schemas: {err}. "
+            "Install: pip install --no-deps ovphysx ovstage warp-lang physx-usd-schemas"
+        ) from None
+    except FileNotFoundError as err:
+        raise ExportError(f"ovphysx is installed but its PhysX schemas are not: {err}; pip install physx-usd-schemas") from None
+    return ovphysx, ovstage, physx_schema_paths
+
+
+def simulate(path: Path, steps: int, dt: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Step the USD file ``path`` in PhysX (CPU) and return {body path: (position, linear velocity)}."""
+    global _SCHEMAS_REGISTERED
+    ovphysx, ovstage, physx_schema_paths = _import_ovphysx()
+    from ovphysx.types import ObjectScope, SimObjectType
+
+    try:  # ovphysx hands results over as Warp arrays; keep Warp's banner out of our output
+        import warp
+
+        warp.config.quiet = True
+    except ImportError:  # pragma: no cover - warp-lang is an ovphysx dependency
+        pass
+    if not _SCHEMAS_REGISTERED:
+        ovstage.population.register_usd_schemas([str(p) for p in physx_schema_paths()])
+        _SCHEMAS_REGISTERED = True
+    ovphysx.PhysX.set_cpu_mode(True)
+    physx = ovphysx.PhysX()
+    stage = ovstage.Stage("lyra-sim-check")
+    result = {}
+    try:
+        ovstage.population.open_usd(stage, str(path), ordinal=1, domains=ovstage.PopulationDomain.ALL)
+        stage.advance_write_floor(ordinal=1).wait()
+        physx.wait_task(physx.attach_ovstage(stage, read_ordinal=1))
+        for _ in range(steps):
+            physx.step_sync(dt)
+        columns = {}
+        with warnings.catch_warnings(), ovstage.PathDictionary(stage) as names:
+            # "ovphysx is in CPU-only mode, but the installed Warp was built with CUDA": harmless here.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for attr in ("position", "linearVelocity"):
+                with physx.read_sync(SimObjectType.RIGID_BODY, [attr], scope=ObjectScope.ALL) as read:
+                    for group in read.groups:
+                        if group.is_delete or group.is_array or not group.tensors:
+                            continue
+                        values = np.array(group.tensors[0].numpy(), dtype=np.float64, copy=True)
+                        for row, name in enumerate(names.get_path_strings(group.prim_list)):
+                            columns.setdefault(name, {})[attr] = values[row]
+                read = group = None
+        result = {k: (v["position"], v["linearVelocity"]) for k, v in columns.items() if len(v) == 2}
+    finally:
+        if physx.is_stage_attached(stage):
+            physx.wait_task(physx.detach_ovstage())
+        stage.destroy()
+        physx.destroy()
+    return result
+
+
+def drop_test(world: str | Path, points: list[SpawnPoint], cfg: PhysicsCheckCfg | None = None) -> list[DropResult]:
+    """Drop a capsule and a box at each spawn point onto the world's collider (two runs)."""
+    cfg = cfg or PhysicsCheckCfg()
+    _import_ovphysx()
+    results = []
+    steps = max(1, round(cfg.seconds / cfg.dt))
+    with tempfile.TemporaryDirectory(prefix="lyra-check-") as tmp:
+        for kind in ("capsule", "box"):
+            path = Path(tmp) / f"drop_{kind}.usda"
+            _physics_stage(Path(world), path)
+            bodies = _add_bodies(path, points, kind, cfg)
+            state = simulate(path, steps, cfg.dt)
+            for i, (prim_path, rest) in enumerate(bodies):
+                if prim_path not in state:
+                    results.append(DropResult(kind, i, rest, float("nan"), float("nan"), False))
+                    continue
+                pos, vel = state[prim_path]
+                speed = float(np.linalg.norm(vel))
+                ok = abs(pos[2] - rest) <= cfg.height_tolerance and speed <= cfg.max_speed
+                results.append(DropResult(kind, i, rest, float(pos[2]), speed, bool(ok)))
+    return results
+
+
+def check_world(path: str | Path, cfg: PhysicsCheckCfg | None = None, drop: bool = True) -> PhysicsCheckResult:
+    """Validate the world at ``path`` and, when ovphysx is installed, run the drop test.
+
+    Raises:
+        ExportError: the file does not exist or OpenUSD cannot open it.
+    """
+    from pxr import Usd
+
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"{path}: no such file")
+    stage = Usd.Stage.Open(str(path))
+    if stage is None:
+        raise ExportError(f"{path}: OpenUSD cannot open it")
+    result = PhysicsCheckResult(str(path), validate_stage(stage))
+    if not drop:
+        result.drop_test = "skipped: not asked for"
+        return result
+    points = read_spawn_points(stage)
+    if not points:
+        result.drop_test = "no spawn points"
+        return result
+    try:
+        result.drops = drop_test(path, points, cfg)
+    except ExportError as err:
+        result.drop_test = f"skipped: {err}"
+        return result
+    result.drop_test = "passed" if all(d.passed for d in result.drops) else "failed"
+    return result

@@ -1,0 +1,218 @@
+"""Truncated signed distance fusion of depth maps, vectorised in torch.
+
+Each valid pixel updates the voxels along its ray within the truncation band around the
+observed surface (``sdf = observed distance - sample distance``, positive toward the camera,
+clamped to +-1 truncation): one scatter-add per chunk of rays, no per-voxel projection, so the
+cost is proportional to pixels x band samples and 6 x 121 depth maps fuse in about a second.
+Voxels no ray reached stay unobserved (weight 0) and are never meshed.
+
+:func:`see_through` is the complementary free-space test: for any points it counts the views
+that see *through* them (the observed surface lies well behind the point), which is how floaters
+(a cloud some views saw and others looked past) are told from real surfaces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from lyra_sim.errors import ExportError
+from lyra_sim.export.depth import DepthViews
+
+
+@dataclass
+class TSDFVolume:
+    """A dense TSDF grid.
+
+    Attributes:
+        tsdf: [X, Y, Z] signed distance / truncation in [-1, 1] (positive in free space).
+        weight: [X, Y, Z] number of observations (0: never seen).
+        origin: [3] world position of voxel (0, 0, 0)'s centre.
+        voxel_size: edge length, scene units.
+        truncation: band half-width, scene units.
+    """
+
+    tsdf: Tensor
+    weight: Tensor
+    origin: Tensor
+    voxel_size: float
+    truncation: float
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.tsdf.shape)
+
+
+def auto_voxel_size(views: DepthViews, resolution: int) -> tuple[float, Tensor]:
+    """(voxel size, [2, 3] bounds) from the fused points' robust extent.
+
+    The voxel is the longest side over ``resolution``, but never finer than half the median
+    pixel footprint (depth / focal length): finer voxels would only fuse noise.
+    """
+    pts = views.points(stride=2)
+    if len(pts) < 16:
+        raise ExportError("the depth maps hold almost no valid depth; there is no geometry to build a collider from")
+    sample = pts[torch.randperm(len(pts), generator=torch.Generator().manual_seed(0))[:200_000]]
+    lo = torch.quantile(sample, 0.005, dim=0)
+    hi = torch.quantile(sample, 0.995, dim=0)
+    voxel = float((hi - lo).max()) / resolution
+    depth = views.depth[views.valid()]
+    footprint = float(depth.median()) / float(views.cameras.fx.median())
+    return max(voxel, 0.5 * footprint, 1e-6), torch.stack([lo, hi])
+
+
+def fuse_tsdf(
+    views: DepthViews,
+    voxel_size: float,
+    bounds: Tensor,
+    truncation_voxels: float = 3.0,
+    max_voxels: int = 64_000_000,
+    chunk_rays: int = 1 << 18,
+) -> TSDFVolume:
+    """Fuse ``views`` into a TSDF over ``bounds`` ([2, 3], padded by the truncation)."""
+    trunc = truncation_voxels * voxel_size
+    lo = bounds[0].double() - 3 * trunc - 2 * voxel_size  # rays need their whole band inside
+    hi = bounds[1].double() + 3 * trunc + 2 * voxel_size
+    dims = torch.ceil((hi - lo) / voxel_size).long() + 1
+    if int(dims.prod()) > max_voxels:
+        raise ExportError(
+            f"a TSDF of {dims.tolist()} voxels ({voxel_size:.4g} units each) is too large; raise voxel_size or lower "
+            "the collider resolution"
+        )
+    nx, ny, nz = dims.tolist()
+    total = nx * ny * nz
+    sum_w = torch.zeros(total, dtype=torch.float32)
+    sum_ws = torch.zeros(total, dtype=torch.float32)
+    steps = int(np.ceil(truncation_voxels))
+    offsets = torch.arange(-steps, steps + 1, dtype=torch.float32) * (trunc / steps)  # along the ray
+    sdf_of_offset = (-offsets / trunc).clamp(-1, 1)
+    origin32 = lo.float()
+    strides = torch.tensor([ny * nz, nz, 1])
+    offsets_v = offsets / voxel_size  # band offsets in voxels
+    # The band of a ray whose surface point lies this far inside the grid never leaves it, so
+    # rays are filtered once instead of every band sample.
+    margin = float(offsets_v.abs().max()) + 1.0
+    upper = dims.float() - 1.0 - margin
+    dir_bins = torch.tensor([64, 8, 1])
+    for surf, dirs in _surface_rays(views, chunk_rays):
+        g = (surf - origin32) / voxel_size  # voxel coordinates
+        keep = ((g >= margin) & (g <= upper)).all(-1)
+        g, dirs = g[keep], dirs[keep]
+        # Consecutive video frames see the same surface again and again: rays that end in the
+        # same voxel from nearly the same direction (one of 8^3 direction bins) are merged into
+        # one weighted ray at their mean end point first, which cuts the band sampling below by
+        # about the number of frames that saw each voxel, at no cost in sub-voxel accuracy.
+        key = ((g + 0.5).long() * strides).sum(-1) * 512 + ((dirs + 1) * 4).long().clamp(0, 7).mul(dir_bins).sum(-1)
+        _, group, counts = torch.unique(key, return_inverse=True, return_counts=True)
+        w = counts.float()
+        g_m = torch.zeros(len(w), 3).index_add_(0, group, g) / w[:, None]
+        d_m = torch.nn.functional.normalize(torch.zeros(len(w), 3).index_add_(0, group, dirs), dim=-1)
+        # Samples p = surface + off * d along the unit ray d; sdf = -off (positive toward the camera).
+        for off, sdf in zip(offsets_v.tolist(), sdf_of_offset.tolist()):
+            flat = (torch.add(g_m, d_m, alpha=off).add_(0.5).long() * strides).sum(-1)
+            sum_w.index_add_(0, flat, w)
+            sum_ws.index_add_(0, flat, w, alpha=sdf)
+    weight = sum_w.reshape(nx, ny, nz)
+    tsdf = torch.where(sum_w > 0, sum_ws / sum_w.clamp(min=1), torch.ones_like(sum_w)).reshape(nx, ny, nz)
+    return TSDFVolume(tsdf, weight, lo.float(), float(voxel_size), float(trunc))
+
+
+def _surface_rays(views: DepthViews, chunk_rays: int):
+    """Yield (surface points [R, 3], unit ray directions [R, 3]) of the valid pixels, in chunks."""
+    from lyra_sim.cameras.rays import camera_rays
+
+    valid = views.valid().cpu()
+    per_chunk = max(1, chunk_rays // (views.cameras.width * views.cameras.height))
+    for v0 in range(0, len(views), per_chunk):
+        cams = views.cameras[v0 : v0 + per_chunk].to("cpu", torch.float32)
+        origins, dirs = camera_rays(cams)
+        ok = valid[v0 : v0 + per_chunk]
+        cos = (dirs * cams.c2w[:, None, None, :3, 2]).sum(-1)
+        dist = views.depth[v0 : v0 + per_chunk].cpu().float() / cos.clamp(min=1e-6)  # z-depth -> ray distance
+        d = dirs[ok]
+        yield origins[ok] + dist[ok][:, None] * d, d
+
+
+def extract_mesh(volume: TSDFVolume) -> tuple[np.ndarray, np.ndarray]:
+    """Marching cubes at the zero level over cells whose eight corners were all observed.
+
+    Returns:
+        vertices [V, 3] float64 (world), faces [F, 3] int64, wound so normals face free space.
+    """
+    from skimage import measure
+
+    weight, tsdf_t = volume.weight, volume.tsdf.clone()
+    if (weight > 0).sum() < 8:
+        raise ExportError("the TSDF observed almost nothing; no surface to extract")
+    # Rays sample the band about once per voxel, so a voxel next to observed ones may have been
+    # skipped (a diagonal ray steps over it). Give such gaps the weighted mean of their 26
+    # neighbours; without this, surfaces seen at grazing angles come out full of holes.
+    pool = lambda x: torch.nn.functional.avg_pool3d(x[None, None], 3, stride=1, padding=1)[0, 0]
+    num, den = pool(weight * tsdf_t), pool(weight)
+    gaps = (weight == 0) & (den > 0)
+    tsdf_t[gaps] = num[gaps] / den[gaps]
+    observed = (weight > 0) | gaps
+    # A cell is meshed only if all 8 corners are observed: erode "observed" by the cell's corners.
+    cells = observed.clone()
+    cells[:-1] &= observed[1:]
+    cells[:, :-1] &= cells[:, 1:].clone()
+    cells[:, :, :-1] &= cells[:, :, 1:].clone()
+    cells[-1], cells[:, -1], cells[:, :, -1] = False, False, False
+    tsdf = tsdf_t.numpy()
+    if not ((tsdf[cells.numpy()] > 0).any() and (tsdf[cells.numpy()] < 0).any()):
+        raise ExportError("the fused depth crosses no surface; check that the depth maps and cameras agree")
+    # Corners of masked cells: marching cubes looks at mask[x, y, z] of a cell's first corner.
+    verts, faces, _, _ = measure.marching_cubes(
+        tsdf, level=0.0, spacing=(volume.voxel_size,) * 3, mask=cells.numpy(), allow_degenerate=False
+    )
+    verts = verts.astype(np.float64) + volume.origin.double().numpy()
+    # skimage's default "descent" winding makes normals point toward increasing values, i.e.
+    # into free space for our sdf (positive toward the cameras).
+    return verts, faces.astype(np.int64)
+
+
+def see_through(points: Tensor, views: DepthViews, margin: float) -> tuple[Tensor, Tensor]:
+    """Per point, how many views see it and how many see through it.
+
+    A view *sees* a point in its image when the observed depth there is within ``margin`` of the
+    point's depth; it *sees through* it when the observed depth in the whole 3 x 3 pixel
+    neighbourhood is more than ``margin`` beyond (so a point on a silhouette, whose pixel may
+    already show the background, is not mistaken for a floater).
+
+    Args:
+        points: [P, 3] world points.
+        margin: scene units (the truncation band).
+
+    Returns:
+        (seen [P], through [P]) int counts.
+    """
+    pts = points.float()
+    P = len(pts)
+    seen = torch.zeros(P, dtype=torch.long)
+    through = torch.zeros(P, dtype=torch.long)
+    valid = views.valid()
+    depth = torch.where(valid, views.depth.float(), 0.0)
+    # Nearest valid depth around each pixel; an invalid neighbour (0) vetoes "seen through".
+    near = -torch.nn.functional.max_pool2d(-depth[:, None], 3, 1, 1)[:, 0]
+    depth, near, valid = depth.flatten(1), near.flatten(1), valid.flatten(1)
+    w2c = views.cameras.w2c.float()
+    K = views.cameras.K.float()
+    H, W = views.cameras.height, views.cameras.width
+    for v in range(len(views)):
+        pc = torch.addmm(w2c[v, :3, 3], pts, w2c[v, :3, :3].T)
+        z = pc[:, 2]
+        zc = z.clamp(min=1e-4)
+        u = (K[v, 0, 0] * pc[:, 0] / zc + K[v, 0, 2]).floor()
+        r = (K[v, 1, 1] * pc[:, 1] / zc + K[v, 1, 2]).floor()
+        idx = ((z > 1e-4) & (u >= 0) & (u < W) & (r >= 0) & (r < H)).nonzero().squeeze(1)
+        if not len(idx):
+            continue
+        lin = (r[idx] * W + u[idx]).long()
+        ok = valid[v, lin]
+        zi, obs, nearest = z[idx], depth[v, lin], near[v, lin]
+        seen += torch.bincount(idx[ok & ((obs - zi).abs() <= margin)], minlength=P)
+        through += torch.bincount(idx[ok & (nearest - zi > margin)], minlength=P)
+    return seen, through
