@@ -8,6 +8,7 @@ Subcommands:
     eval     score a decoder on held-out scenes: PSNR/SSIM/LPIPS, depth AbsRel, Chamfer/F-score
     export   a 3DGS PLY -> a simulation-ready USD world (Gaussians, collider, gravity, scale, spawn points)
     check    validate a world USD and drop bodies on its collider with PhysX (ovphysx, CPU)
+    world    compose exported scenes and robots into one world USD with N randomized environments
 
 Every subcommand refuses to overwrite outputs unless ``--overwrite`` is given, and reports
 errors a user can fix as one line (exit code 2) instead of a traceback.
@@ -212,6 +213,29 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
+def _cmd_world(args: argparse.Namespace) -> int:
+    from pxr import Usd
+
+    from lyra_sim.sim import WorldCfg, compose_world, read_world_record, write_world
+
+    cfg = WorldCfg(num_envs=args.num_envs, env_spacing=args.env_spacing, robot_drives=not args.ragdoll)
+    cfg.randomization.seed = args.seed
+    draws = None
+    if args.replay is not None:
+        stage = Usd.Stage.Open(str(args.replay)) if args.replay.is_file() else None
+        record = read_world_record(stage) if stage is not None else {}
+        if not record:
+            raise LyraSimError(f"{args.replay}: not a world written by `lyra-sim world`; give its .usda to replay")
+        draws = record["draws"]
+    robots = [] if args.robot == "none" else [args.robot]
+    stage = compose_world(args.scenes, robots, cfg, draws=draws, assets_root=args.assets_root)
+    out = write_world(stage, args.out, overwrite=args.overwrite)
+    if not args.quiet:
+        print(f"wrote {out}: {len(read_world_record(stage)['draws'].envs)} environment(s) over {len(args.scenes)} scene(s), "
+              f"robot {args.robot}, seed {args.seed}")
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from lyra_sim.distill import load_train_cfg, train
 
@@ -332,6 +356,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-drop", action="store_true", help="validators only, no physics")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.set_defaults(func=_cmd_check)
+
+    w = sub.add_parser("world", help="compose exported scenes and robots into one world USD (N randomized environments)")
+    w.add_argument("scenes", type=Path, nargs="+", metavar="SCENE_DIR", help="folders written by `lyra-sim export`")
+    w.add_argument("--robot", default="builtin",
+                   help="h1 | g1 (Isaac Sim assets) | builtin (lyra-sim's humanoid) | PATH to a robot USD | none (default: builtin)")
+    w.add_argument("--num-envs", type=int, default=1, help="environments on the grid (default: 1)")
+    w.add_argument("--seed", type=int, default=0, help="randomization seed; environment i draws from (seed, i) (default: 0)")
+    w.add_argument("--out", type=Path, required=True, help="world file (.usda / .usdc)")
+    w.add_argument("--env-spacing", type=float, default=None, help="grid spacing in metres (default: from the widest scene)")
+    w.add_argument("--ragdoll", action="store_true", help="zero every joint drive of the robots")
+    w.add_argument("--assets-root", default=None, help="Isaac Sim assets root for h1/g1 (default: $ISAACSIM_ASSET_ROOT)")
+    w.add_argument("--replay", type=Path, default=None, help="reuse the draws recorded in an earlier world .usda")
+    w.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    w.add_argument("--quiet", action="store_true", help="no summary")
+    w.set_defaults(func=_cmd_world)
 
     tr = sub.add_parser("train", help="self-distil the latent Gaussian decoder from teacher scenes (progressive stages)")
     tr.add_argument("--config", type=Path, required=True, help="training config YAML, e.g. configs/train/embedded.yaml")

@@ -110,7 +110,7 @@ def validate_stage(stage) -> list[ValidationIssue]:
 
 
 # ------------------------------------------------------------------------------------ drop test
-def _physics_stage(world: Path, out: Path) -> None:
+def physics_stage(world: Path, out: Path) -> None:
     """Copy the world without its Gaussians (PhysX ignores them; they would only cost time)."""
     from pxr import Usd
 
@@ -205,8 +205,36 @@ def _import_ovphysx():
     return ovphysx, ovstage, physx_schema_paths
 
 
-def simulate(path: Path, steps: int, dt: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Step the USD file ``path`` in PhysX (CPU) and return {body path: (position, linear velocity)}."""
+@dataclass
+class BodyTrajectory:
+    """Recorded states of one simulated body (a rigid body or an articulation link).
+
+    Attributes:
+        position: [T, 3] world position, metres, one row per sample of :func:`simulate_trajectories`.
+        linear_velocity: [T, 3] centre-of-mass velocity, m/s.
+    """
+
+    position: np.ndarray
+    linear_velocity: np.ndarray
+
+
+def simulate_trajectories(path: Path, steps: int, dt: float, every: int | None = None) -> tuple[np.ndarray, dict[str, BodyTrajectory]]:
+    """Step the USD file ``path`` in PhysX (CPU), sampling every body's state as it goes.
+
+    Rigid bodies and articulation links are both recorded (a robot's links are articulation
+    links, not standalone rigid bodies).
+
+    Args:
+        steps: physics steps of ``dt`` seconds.
+        every: sample after every ``every`` steps (and always after the last); None samples
+            only the final state.
+
+    Returns:
+        (times [T] in seconds, {prim path: :class:`BodyTrajectory`}).
+
+    Raises:
+        ExportError: ovphysx or the PhysX schemas are not installed.
+    """
     global _SCHEMAS_REGISTERED
     ovphysx, ovstage, physx_schema_paths = _import_ovphysx()
     from ovphysx.types import ObjectScope, SimObjectType
@@ -223,33 +251,52 @@ def simulate(path: Path, steps: int, dt: float) -> dict[str, tuple[np.ndarray, n
     ovphysx.PhysX.set_cpu_mode(True)
     physx = ovphysx.PhysX()
     stage = ovstage.Stage("lyra-sim-check")
-    result = {}
+    samples: list[dict[str, dict[str, np.ndarray]]] = []
+    times: list[float] = []
+    every = steps if not every else every
+
+    def read_state(names) -> dict[str, dict[str, np.ndarray]]:
+        columns: dict[str, dict[str, np.ndarray]] = {}
+        for kind in (SimObjectType.RIGID_BODY, SimObjectType.ARTICULATION_LINK):
+            for attr in ("position", "linearVelocity"):
+                with physx.read_sync(kind, [attr], scope=ObjectScope.ALL) as read:
+                    for group in read.groups:
+                        if group.is_delete or group.is_array or not group.tensors:
+                            continue
+                        values = np.array(group.tensors[0].numpy(), dtype=np.float64, copy=True).reshape(group.prim_count, -1)
+                        for row, name in enumerate(names.get_path_strings(group.prim_list)):
+                            columns.setdefault(name, {})[attr] = values[row]
+                    read = group = None  # drop every view before the next read or destroy()
+        return columns
+
     try:
         ovstage.population.open_usd(stage, str(path), ordinal=1, domains=ovstage.PopulationDomain.ALL)
         stage.advance_write_floor(ordinal=1).wait()
         physx.wait_task(physx.attach_ovstage(stage, read_ordinal=1))
-        for _ in range(steps):
-            physx.step_sync(dt)
-        columns = {}
         with warnings.catch_warnings(), ovstage.PathDictionary(stage) as names:
             # "ovphysx is in CPU-only mode, but the installed Warp was built with CUDA": harmless here.
             warnings.simplefilter("ignore", RuntimeWarning)
-            for attr in ("position", "linearVelocity"):
-                with physx.read_sync(SimObjectType.RIGID_BODY, [attr], scope=ObjectScope.ALL) as read:
-                    for group in read.groups:
-                        if group.is_delete or group.is_array or not group.tensors:
-                            continue
-                        values = np.array(group.tensors[0].numpy(), dtype=np.float64, copy=True)
-                        for row, name in enumerate(names.get_path_strings(group.prim_list)):
-                            columns.setdefault(name, {})[attr] = values[row]
-                read = group = None
-        result = {k: (v["position"], v["linearVelocity"]) for k, v in columns.items() if len(v) == 2}
+            for step in range(1, steps + 1):
+                physx.step_sync(dt)
+                if step % every == 0 or step == steps:
+                    samples.append(read_state(names))
+                    times.append(step * dt)
     finally:
         if physx.is_stage_attached(stage):
             physx.wait_task(physx.detach_ovstage())
         stage.destroy()
         physx.destroy()
-    return result
+    bodies = set.intersection(*(set(k for k, v in s.items() if len(v) == 2) for s in samples)) if samples else set()
+    result = {name: BodyTrajectory(np.stack([s[name]["position"] for s in samples]),
+                                   np.stack([s[name]["linearVelocity"] for s in samples])) for name in sorted(bodies)}
+    return np.asarray(times), result
+
+
+def simulate(path: Path, steps: int, dt: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Step the USD file ``path`` in PhysX (CPU) and return {body path: (position, linear velocity)}
+    after the last step (rigid bodies and articulation links)."""
+    _, bodies = simulate_trajectories(path, steps, dt)
+    return {name: (traj.position[-1], traj.linear_velocity[-1]) for name, traj in bodies.items()}
 
 
 def drop_test(world: str | Path, points: list[SpawnPoint], cfg: PhysicsCheckCfg | None = None) -> list[DropResult]:
@@ -261,7 +308,7 @@ def drop_test(world: str | Path, points: list[SpawnPoint], cfg: PhysicsCheckCfg 
     with tempfile.TemporaryDirectory(prefix="lyra-check-") as tmp:
         for kind in ("capsule", "box"):
             path = Path(tmp) / f"drop_{kind}.usda"
-            _physics_stage(Path(world), path)
+            physics_stage(Path(world), path)
             bodies = _add_bodies(path, points, kind, cfg)
             state = simulate(path, steps, cfg.dt)
             for i, (prim_path, rest) in enumerate(bodies):

@@ -1,0 +1,264 @@
+"""lyra-sim's own articulated humanoid: capsule links, box soles, revolute and spherical joints, PD drives.
+
+The Unitree H1/G1 assets live in Isaac Sim's asset store, which CPU tests and offline users
+cannot reach; this small humanoid stands in for them. It is authored in plain UsdPhysics, so
+PhysX (Isaac Sim, or ``ovphysx`` on CPU) simulates it as a floating-base articulation:
+
+    pelvis (articulation root) -- waist (revolute, pitch) -- torso -- neck (revolute) -- head
+      |-- hip (revolute, pitch) -- thigh -- knee (revolute) -- shin -- ankle (revolute) -- foot
+      `-- (on torso) shoulder (spherical, undriven) -- upper arm -- elbow (revolute) -- forearm
+
+Frame and units: Z up, metres, kilograms, seconds; the asset origin is on the floor between
+the feet, so placing the robot's prim at a floor point stands it there. Standing height
+1.74 m, mass 60.4 kg. Every link is an Xform at its capsule's centre (no rotation) holding the
+collision/visual capsule; joint frames are unrotated, so a revolute joint's axis token is the
+world axis of the standing pose. Drive targets are 0: the standing pose.
+
+UsdPhysics spherical joints take no drive (PhysX maps drives only onto revolute, prismatic and
+D6 joints), so the shoulders are undriven ball joints: the arms hang, a stable equilibrium.
+
+The packaged asset ``lyra_sim/assets/humanoid.usda`` is written by this module; regenerate it
+with ``python -m lyra_sim.sim.humanoid`` (a test checks the file matches this code).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+ASSET_PATH = Path(__file__).resolve().parent.parent / "assets" / "humanoid.usda"
+ROOT_PATH = "/Humanoid"
+
+
+@dataclass(frozen=True)
+class CapsuleLink:
+    """One rigid link: a capsule at ``center`` (metres, asset frame), or a box sole when ``box``
+    gives its (x, y, z) size in metres."""
+
+    name: str
+    center: tuple[float, float, float]
+    axis: Literal["X", "Y", "Z"]
+    radius: float
+    height: float  # length of the cylinder part; the capsule is ``height + 2 * radius`` long
+    mass: float  # kilograms
+    box: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class JointSpec:
+    """One joint between two links, anchored at ``anchor`` (metres, asset frame).
+
+    Revolute: ``axis`` is the rotation axis, ``limits`` (lower, upper) in degrees, ``drive`` is
+    (stiffness N m/rad, damping N m s/rad) or None. Spherical: ``axis`` is the cone axis
+    ("-Z": along a hanging limb), ``limits`` the two cone half-angles in degrees; never driven.
+    """
+
+    name: str
+    kind: Literal["revolute", "spherical"]
+    parent: str
+    child: str
+    anchor: tuple[float, float, float]
+    axis: Literal["X", "Y", "Z", "-Z"]
+    limits: tuple[float, float]
+    drive: tuple[float, float] | None = None
+
+
+def _mirror(name: str, side: str, y: float) -> tuple[str, float]:
+    return f"{side}_{name}", (y if side == "left" else -y)
+
+
+def _links() -> list[CapsuleLink]:
+    links = [
+        CapsuleLink("pelvis", (0.0, 0.0, 0.96), "Y", 0.09, 0.24, 8.0),
+        CapsuleLink("torso", (0.0, 0.0, 1.29), "Z", 0.13, 0.22, 18.0),
+        CapsuleLink("head", (0.0, 0.0, 1.635), "Z", 0.09, 0.03, 4.0),
+    ]
+    for side in ("left", "right"):
+        for name, x, z, axis, r, h, m, y in (
+            ("thigh", 0.0, 0.70, "Z", 0.065, 0.27, 7.0, 0.12),
+            ("shin", 0.0, 0.30, "Z", 0.05, 0.30, 3.5, 0.12),
+            ("foot", 0.04, 0.03, "X", 0.0, 0.0, 1.2, 0.12),
+            ("upper_arm", 0.0, 1.325, "Z", 0.045, 0.20, 2.0, 0.27),
+            ("forearm", 0.0, 1.04, "Z", 0.04, 0.20, 1.5, 0.27),
+        ):
+            full, yy = _mirror(name, side, y)
+            # A capsule touches the floor along one line, which PhysX resolves with a single contact
+            # point, so capsule feet let the body pitch freely about the line through both feet. Box
+            # soles give four corners; they reach further forward than back, around the ankle.
+            box = (0.28, 0.10, 0.06) if name == "foot" else None
+            links.append(CapsuleLink(full, (x, yy, z), axis, r, h, m, box))
+    return links
+
+
+def _joints() -> list[JointSpec]:
+    joints = [
+        JointSpec("waist", "revolute", "pelvis", "torso", (0.0, 0.0, 1.05), "Y", (-20.0, 60.0), (1500.0, 150.0)),
+        JointSpec("neck", "revolute", "torso", "head", (0.0, 0.0, 1.53), "Y", (-45.0, 45.0), (60.0, 6.0)),
+    ]
+    for side in ("left", "right"):
+        y_leg = 0.12 if side == "left" else -0.12
+        y_arm = 0.27 if side == "left" else -0.27
+        s = f"{side}_"
+        # Stiffness must beat gravity's toppling stiffness m*g*h about each joint (about the
+        # ankles: 58 kg * 9.81 m/s^2 * 0.9 m = 510 N m/rad), or the standing pose tips over.
+        joints += [
+            # Positive rotation about +Y swings a hanging link backwards (-X): knee flexion is positive.
+            JointSpec(s + "hip", "revolute", "pelvis", s + "thigh", (0.0, y_leg, 0.90), "Y", (-120.0, 30.0), (2500.0, 250.0)),
+            JointSpec(s + "knee", "revolute", s + "thigh", s + "shin", (0.0, y_leg, 0.50), "Y", (0.0, 140.0), (2500.0, 250.0)),
+            JointSpec(s + "ankle", "revolute", s + "shin", s + "foot", (0.0, y_leg, 0.10), "Y", (-45.0, 45.0), (4000.0, 400.0)),
+            JointSpec(s + "shoulder", "spherical", "torso", s + "upper_arm", (0.0, y_arm, 1.47), "-Z", (90.0, 90.0)),
+            JointSpec(s + "elbow", "revolute", s + "upper_arm", s + "forearm", (0.0, y_arm, 1.18), "Y", (-140.0, 0.0), (30.0, 3.0)),
+        ]
+    return joints
+
+
+LINKS: tuple[CapsuleLink, ...] = tuple(_links())
+JOINTS: tuple[JointSpec, ...] = tuple(_joints())
+ROOT_LINK = "pelvis"
+STANDING_HEIGHT = max(link.center[2] + link.radius + (link.height / 2 if link.axis == "Z" else 0.0) for link in LINKS)
+"""Top of the head above the floor, metres."""
+PELVIS_HEIGHT = next(link.center[2] for link in LINKS if link.name == ROOT_LINK)
+
+
+@dataclass
+class HumanoidCfg:
+    """What :func:`author_humanoid` writes."""
+
+    drives: bool = True
+    """PD drives on the revolute joints, holding the standing pose; False gives a ragdoll.
+    Defaults to True."""
+
+    stiffness_scale: float = 1.0
+    """Multiplies every drive stiffness and damping. Defaults to 1.0."""
+
+    self_collisions: bool = False
+    """Let non-adjacent links collide with each other. Defaults to False."""
+
+    max_torque: float = 600.0
+    """Largest torque a drive may apply, N m. Defaults to 600."""
+
+
+def author_humanoid(stage, path: str = ROOT_PATH, cfg: HumanoidCfg | None = None):
+    """Author the humanoid under ``path`` (an Xform) on ``stage``; returns that Xform.
+
+    Links are ``{path}/{link}`` (rigid bodies with mass, the capsule or box sole a child
+    ``collision`` prim), joints ``{path}/joints/{joint}``; the articulation root is ``{path}/pelvis``.
+    """
+    from pxr import Gf, Sdf, UsdGeom, UsdPhysics
+
+    cfg = cfg or HumanoidCfg()
+    root = UsdGeom.Xform.Define(stage, path)
+    centers = {}
+    for link in LINKS:
+        xf = UsdGeom.Xform.Define(stage, f"{path}/{link.name}")
+        xf.AddTranslateOp().Set(Gf.Vec3d(*link.center))
+        prim = xf.GetPrim()
+        UsdPhysics.RigidBodyAPI.Apply(prim)
+        UsdPhysics.MassAPI.Apply(prim).CreateMassAttr(float(link.mass))
+        if link.box is not None:
+            geom = UsdGeom.Cube.Define(stage, f"{path}/{link.name}/collision")
+            geom.CreateSizeAttr(1.0)
+            geom.CreateExtentAttr([Gf.Vec3f(-0.5), Gf.Vec3f(0.5)])
+            geom.AddScaleOp().Set(Gf.Vec3f(*link.box))
+        else:
+            geom = UsdGeom.Capsule.Define(stage, f"{path}/{link.name}/collision")
+            geom.CreateRadiusAttr(float(link.radius))
+            geom.CreateHeightAttr(float(link.height))
+            geom.CreateAxisAttr(link.axis)
+            half = link.height / 2 + link.radius
+            lo = [-link.radius] * 3
+            hi = [link.radius] * 3
+            i = "XYZ".index(link.axis)
+            lo[i], hi[i] = -half, half
+            geom.CreateExtentAttr([Gf.Vec3f(*lo), Gf.Vec3f(*hi)])
+        geom.CreateDisplayColorAttr([Gf.Vec3f(0.75, 0.78, 0.82)])
+        UsdPhysics.CollisionAPI.Apply(geom.GetPrim())
+        centers[link.name] = Gf.Vec3f(*link.center)
+        if link.name == ROOT_LINK:
+            UsdPhysics.ArticulationRootAPI.Apply(prim)
+            # PhysX's articulation settings (codeless PhysxSchema: plain usd-core needs no plugin to
+            # author them). Links that touch in the standing pose (forearms beside the pelvis) would
+            # push each other forever, so self-collision is off, as in Isaac Sim's humanoid assets.
+            prim.AddAppliedSchema("PhysxArticulationAPI")
+            prim.CreateAttribute("physxArticulation:enabledSelfCollisions", Sdf.ValueTypeNames.Bool).Set(cfg.self_collisions)
+    UsdGeom.Scope.Define(stage, f"{path}/joints")
+    for spec in JOINTS:
+        joint_path = f"{path}/joints/{spec.name}"
+        anchor = Gf.Vec3f(*spec.anchor)
+        if spec.kind == "revolute":
+            joint = UsdPhysics.RevoluteJoint.Define(stage, joint_path)
+            joint.CreateLowerLimitAttr(float(spec.limits[0]))
+            joint.CreateUpperLimitAttr(float(spec.limits[1]))
+        else:
+            joint = UsdPhysics.SphericalJoint.Define(stage, joint_path)
+            joint.CreateConeAngle0LimitAttr(float(spec.limits[0]))
+            joint.CreateConeAngle1LimitAttr(float(spec.limits[1]))
+        # PhysX takes a spherical joint's cone about the joint frame's X axis only, so the frame is
+        # turned to put X along the cone axis (-Z: 90 degrees about Y).
+        frame = Gf.Quatf(1.0) if spec.axis != "-Z" else Gf.Quatf(math.sqrt(0.5), 0.0, math.sqrt(0.5), 0.0)
+        joint.CreateAxisAttr("X" if spec.axis == "-Z" else spec.axis)
+        joint.CreateBody0Rel().SetTargets([f"{path}/{spec.parent}"])
+        joint.CreateBody1Rel().SetTargets([f"{path}/{spec.child}"])
+        joint.CreateLocalPos0Attr(anchor - centers[spec.parent])
+        joint.CreateLocalPos1Attr(anchor - centers[spec.child])
+        joint.CreateLocalRot0Attr(frame)
+        joint.CreateLocalRot1Attr(frame)
+        if spec.drive is not None:
+            kp, kd = spec.drive
+            scale = cfg.stiffness_scale if cfg.drives else 0.0
+            drive = UsdPhysics.DriveAPI.Apply(joint.GetPrim(), "angular")
+            drive.CreateTypeAttr("force")
+            drive.CreateTargetPositionAttr(0.0)
+            # UsdPhysics angular drives are per degree: N m/deg and N m s/deg.
+            drive.CreateStiffnessAttr(float(kp * scale * math.pi / 180.0))
+            drive.CreateDampingAttr(float(kd * scale * math.pi / 180.0))
+            drive.CreateMaxForceAttr(float(cfg.max_torque))
+    return root
+
+
+def humanoid_stage(cfg: HumanoidCfg | None = None):
+    """An in-memory stage holding only the humanoid, Z up, metres, defaultPrim ``/Humanoid``."""
+    from pxr import Usd, UsdGeom, UsdPhysics
+
+    stage = Usd.Stage.CreateInMemory()
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    UsdGeom.SetStageMetersPerUnit(stage, 1.0)
+    UsdPhysics.SetStageKilogramsPerUnit(stage, 1.0)
+    root = author_humanoid(stage, ROOT_PATH, cfg)
+    stage.SetDefaultPrim(root.GetPrim())
+    stage.GetRootLayer().documentation = (
+        "lyra-sim humanoid: capsule links, revolute/spherical joints, PD drives to the standing pose. "
+        "Generated by `python -m lyra_sim.sim.humanoid`; do not edit by hand."
+    )
+    return stage
+
+
+def humanoid_usda(cfg: HumanoidCfg | None = None) -> str:
+    """The asset as USDA text (what ``lyra_sim/assets/humanoid.usda`` holds for the defaults)."""
+    stage = humanoid_stage(cfg)  # keep the stage alive: its layer is only weakly held
+    return stage.GetRootLayer().ExportToString()
+
+
+def write_humanoid(path: str | Path = ASSET_PATH, cfg: HumanoidCfg | None = None, overwrite: bool = False) -> Path:
+    """Write the humanoid asset to ``path`` atomically."""
+    from lyra_sim.io.atomic import atomic_output
+
+    with atomic_output(path, overwrite) as tmp:
+        Path(tmp).write_text(humanoid_usda(cfg))
+    return Path(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Regenerate lyra-sim's packaged humanoid USD.")
+    parser.add_argument("--out", type=Path, default=ASSET_PATH, help=f"output USDA (default: {ASSET_PATH})")
+    args = parser.parse_args(argv)
+    print(write_humanoid(args.out, overwrite=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
