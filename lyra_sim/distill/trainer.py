@@ -389,7 +389,7 @@ class Trainer:
             with torch.no_grad():
                 latents = self.model.codec.encode(video.contiguous()).float()
         c2w, K = item["input_c2w"][None], item["input_K"][None]
-        if self.model.cfg.time_embedding:
+        if "target_times" in item:  # a dynamic sample (a static one decodes statically, as Lyra's static model)
             out = model(latents[None], c2w, K, input_times=item["input_times"][None],
                         target_times=item["target_times"].flatten()[:1][None], keep_fraction=stage.prune_keep_fraction)[0]
         else:
