@@ -382,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=_cmd_train)
 
     ev = sub.add_parser("eval", help="score a decoder on held-out teacher scenes (PSNR, SSIM, LPIPS, depth, Chamfer/F-score)")
-    ev.add_argument("--decoder", type=Path, required=True, help="decoder folder, training checkpoint or training run folder")
+    ev.add_argument("--decoder", type=Path, required=True, help="decoder folder, training checkpoint, training run folder, or `embedded` (the shipped decoder)")
     ev.add_argument("--data", type=Path, nargs="+", required=True, help="dataset root(s) written by `lyra-sim sdg`")
     ev.add_argument("--out", type=Path, required=True, help="output directory for metrics.json and metrics.md")
     ev.add_argument("--holdout", type=int, default=None, help="score the last K scenes (the training config's data.holdout_scenes)")

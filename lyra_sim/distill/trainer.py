@@ -43,6 +43,8 @@ from lyra_sim.distill.config import StageCfg, TrainCfg
 from lyra_sim.distill.deferred import render_views
 from lyra_sim.distill.distributed import DistInfo, all_gather_objects, all_mean, barrier, init_distributed, shutdown
 from lyra_sim.distill.logs import LOG_FILE, PREVIEWS, ScalarLog, write_preview
+
+TRAIN_CONFIG_FILE = "train_config.yaml"
 from lyra_sim.distill.losses import DistillationLoss
 from lyra_sim.errors import DatasetError, InvalidInputError, LyraSimError, OutputExistsError
 from lyra_sim.models import LatentGaussianDecoder, load_decoder, load_decoder_cfg, save_decoder
@@ -181,8 +183,19 @@ class Trainer:
         if resume_from is not None:
             self._restore(ckpt.load_checkpoint(resume_from))
         self.log = ScalarLog(self.run_dir / LOG_FILE, resume_step=self.step if resume else None) if self.dist.is_main else None
+        if self.dist.is_main:
+            self._record_config()
 
     # ------------------------------------------------------------------ setup
+    def _record_config(self) -> None:
+        """``<out_dir>/train_config.yaml``: the resolved config of this run (the last start or resume)."""
+        from omegaconf import OmegaConf
+
+        from lyra_sim.io import atomic_output
+
+        with atomic_output(self.run_dir / TRAIN_CONFIG_FILE, overwrite=True) as tmp:
+            tmp.write_text(OmegaConf.to_yaml(OmegaConf.structured(self.cfg)))
+
     def _check_stages(self, mcfg) -> None:
         tc, unit = mcfg.temporal_compression, mcfg.spatial_compression * mcfg.patch_size
         for i, s in enumerate(self.cfg.stages):

@@ -56,8 +56,9 @@ class EvalCfg:
     """What ``lyra-sim eval`` scores and how."""
 
     decoder: str
-    """A decoder folder (config.yaml + model.safetensors), a training checkpoint folder, or a
-    training run folder (its final ``decoder/``, else its newest checkpoint)."""
+    """A decoder folder (config.yaml + model.safetensors), a training checkpoint folder, a
+    training run folder (its final ``decoder/``, else its newest checkpoint), or "embedded" (the
+    decoder shipped in the package)."""
     data: list[str]
     """Dataset roots (``lyra-sim sdg`` output or Lyra's SDG layout)."""
     holdout: int | None = None
@@ -109,7 +110,12 @@ GEOMETRY_KEYS = ("chamfer", "fscore", "precision", "recall")
 
 
 def resolve_decoder_dir(path: str | Path) -> Path:
-    """The decoder folder behind a decoder / checkpoint / run folder (see :attr:`EvalCfg.decoder`)."""
+    """The decoder folder behind a decoder / checkpoint / run folder, or ``"embedded"`` for the one
+    shipped in the package (see :attr:`EvalCfg.decoder`)."""
+    from lyra_sim.models.embedded import EMBEDDED_NAME, embedded_decoder_dir
+
+    if str(path) == EMBEDDED_NAME and not Path(path).exists():
+        return embedded_decoder_dir()
     p = Path(path)
     candidates = [p, p / "decoder"]
     latest = p / "checkpoints" / "latest"

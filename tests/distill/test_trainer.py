@@ -164,5 +164,7 @@ def test_cli_train_writes_checkpoint_and_log(tiny_data, tmp_path, capsys):
     assert latest_checkpoint(out).name == "step_00000003"
     assert [r["step"] for r in read_log(out / "train_log.jsonl")] == [1, 2, 3]
     assert load_decoder(out / "decoder").cfg.depth == 2
+    recorded = load_train_cfg(out / "train_config.yaml")  # the resolved config, overrides included
+    assert [s.steps for s in recorded.stages] == [2, 1] and recorded.data.roots == [str(tiny_data)]
     assert main(["train", "--config", str(TINY_CONFIG), f"data.roots=[{tiny_data}]", f"out_dir={out}", "--quiet"]) == 2
     assert "already exists" in capsys.readouterr().err
