@@ -207,8 +207,8 @@ def add_env_light(stage, prim_path: str, height: float, intensity: float, color_
 
 def grid_origins(num_envs: int, spacing: float) -> np.ndarray:
     """[N, 3] environment origins on a square grid centred on the world origin, metres."""
-    cols = int(math.ceil(math.sqrt(num_envs)))
-    rows = int(math.ceil(num_envs / cols))
+    cols = math.ceil(math.sqrt(num_envs))
+    rows = math.ceil(num_envs / cols)
     i = np.arange(num_envs)
     x = (i // cols - (rows - 1) / 2.0) * spacing
     y = (i % cols - (cols - 1) / 2.0) * spacing

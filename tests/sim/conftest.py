@@ -6,11 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "export"))
+sys.path.insert(0, str(Path(__file__).parent))
 
-from export_scenes import pixel_gaussians, room  # noqa: E402
-
-from lyra_sim.export import ExportCfg, SourceFrame, depth_views_from_teacher, export_world  # noqa: E402
+from sim_scenes import export_room
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -20,17 +18,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def export_room(out: Path, prompt: str, seed: int, collider: bool = True) -> Path:
-    output = room(prompt=prompt, seed=seed)
-    cfg = ExportCfg()
-    cfg.collider.resolution = 96
-    cfg.collider.enabled = collider
-    cfg.previews = False
-    export_world(pixel_gaussians(output, stride=3), out, cfg, depth_views=depth_views_from_teacher(output),
-                 source=SourceFrame.from_teacher(output, prompt))
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -139,7 +139,7 @@ def test_bad_inputs_are_clear_errors(scene_a, tmp_path):
 
 
 def test_scene_without_collider_is_refused(tmp_path):
-    from conftest import export_room
+    from sim_scenes import export_room
 
     out = export_room(tmp_path / "nocollider", "a living room", 0, collider=False)
     with pytest.raises(InvalidInputError, match="no collider.*--no-collider"):

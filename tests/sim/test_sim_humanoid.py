@@ -1,0 +1,50 @@
+"""The packaged humanoid: reproducible from code, a valid UsdPhysics articulation, metre scale."""
+
+import pytest
+from pxr import Usd, UsdGeom, UsdPhysics
+
+from lyra_sim.sim.humanoid import ASSET_PATH, JOINTS, LINKS, STANDING_HEIGHT, HumanoidCfg, humanoid_stage, humanoid_usda
+
+
+def test_packaged_asset_matches_the_generator():
+    assert ASSET_PATH.read_text() == humanoid_usda(), "regenerate with `python -m lyra_sim.sim.humanoid`"
+
+
+def test_asset_is_a_floating_articulation_in_metres():
+    stage = Usd.Stage.Open(str(ASSET_PATH))
+    assert UsdGeom.GetStageUpAxis(stage) == "Z" and UsdGeom.GetStageMetersPerUnit(stage) == 1.0
+    assert UsdPhysics.GetStageKilogramsPerUnit(stage) == 1.0
+    links = [p for p in stage.Traverse() if p.HasAPI(UsdPhysics.RigidBodyAPI)]
+    assert len(links) == len(LINKS) == 13
+    roots = [p for p in stage.Traverse() if p.HasAPI(UsdPhysics.ArticulationRootAPI)]
+    assert [str(p.GetPath()) for p in roots] == ["/Humanoid/pelvis"]
+    assert sum(UsdPhysics.MassAPI(p).GetMassAttr().Get() for p in links) == pytest.approx(60.4)
+    kinds = {p.GetTypeName() for p in stage.Traverse() if p.IsA(UsdPhysics.Joint)}
+    assert kinds == {"PhysicsRevoluteJoint", "PhysicsSphericalJoint"}
+    driven = [p for p in stage.Traverse() if p.HasAPI(UsdPhysics.DriveAPI, "angular")]
+    assert len(driven) == sum(j.drive is not None for j in JOINTS) == 10
+    # The joint tree spans every link once (each link but the root has one inbound joint).
+    children = [j.child for j in JOINTS]
+    assert sorted(children) == sorted(link.name for link in LINKS if link.name != "pelvis")
+    # Feet rest on z = 0 and the head tops out at the standing height.
+    cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_])
+    box = cache.ComputeWorldBound(stage.GetPrimAtPath("/Humanoid")).ComputeAlignedRange()
+    assert box.GetMin()[2] == pytest.approx(0.0, abs=1e-6)
+    assert box.GetMax()[2] == pytest.approx(STANDING_HEIGHT, abs=1e-6) and 1.6 < STANDING_HEIGHT < 1.9
+
+
+def test_joint_anchors_agree_between_both_links():
+    stage = Usd.Stage.Open(str(ASSET_PATH))
+    cache = UsdGeom.XformCache()
+    for spec in JOINTS:
+        joint = UsdPhysics.Joint(stage.GetPrimAtPath(f"/Humanoid/joints/{spec.name}"))
+        a = cache.GetLocalToWorldTransform(stage.GetPrimAtPath(f"/Humanoid/{spec.parent}")).Transform(joint.GetLocalPos0Attr().Get())
+        b = cache.GetLocalToWorldTransform(stage.GetPrimAtPath(f"/Humanoid/{spec.child}")).Transform(joint.GetLocalPos1Attr().Get())
+        assert (a - b).GetLength() < 1e-6 and (a - type(a)(*spec.anchor)).GetLength() < 1e-6
+
+
+def test_ragdoll_variant_has_no_drive_stiffness():
+    stage = humanoid_stage(HumanoidCfg(drives=False))
+    for p in stage.Traverse():
+        if p.HasAPI(UsdPhysics.DriveAPI, "angular"):
+            assert UsdPhysics.DriveAPI(p, "angular").GetStiffnessAttr().Get() == 0.0

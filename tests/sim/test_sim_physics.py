@@ -1,0 +1,84 @@
+"""The humanoid on exported colliders in real PhysX on CPU (ovphysx): ragdolls come to rest on the
+floor, a driven humanoid should stand, and environments of one world do not interact."""
+
+import numpy as np
+import pytest
+from pxr import Usd
+
+from lyra_sim.sim import WorldCfg, compose_world, write_world
+from lyra_sim.sim.physics import RobotPhysicsCfg, simulate_robots
+
+pytest.importorskip("ovphysx", reason="ovphysx (PhysX on CPU) is a test-only dependency: pip install --no-deps ovphysx "
+                                      "ovstage warp-lang physx-usd-schemas (needs x86-64 with AVX)")
+
+
+@pytest.fixture(scope="module")
+def open_room(tmp_path_factory):
+    """A room exported with spawn points that leave a fallen humanoid room to lie (0.7 m clearance)."""
+    from sim_scenes import export_room
+
+    from lyra_sim.export import ExportCfg
+
+    out = tmp_path_factory.mktemp("open_room")
+    cfg = ExportCfg()
+    cfg.spawn.robot_radius = 0.7
+    return export_room(out, "a living room", 0, spawn=cfg.spawn)
+
+
+def one_robot_per_spawn_point(scene, drives: bool, n: int) -> WorldCfg:
+    cfg = WorldCfg(num_envs=n, robot_drives=drives)
+    cfg.randomization.robot.spawn_choice = "cycle"  # env i stands at spawn point i
+    return cfg
+
+
+@pytest.mark.xfail(strict=True, reason="known: at this room's spawn points ragdoll links end below the floor height "
+                                       "(also at dt = 1/240 s, so not tunnelling; collider holes/edges suspected); see issue 7 note")
+def test_ragdoll_comes_to_rest_on_the_floor(open_room, tmp_path):
+    from lyra_sim.sim import open_scene
+
+    n = len(open_scene(open_room).spawn_points)
+    assert n >= 1
+    world = write_world(compose_world([open_room], "builtin", one_robot_per_spawn_point(open_room, False, n)), tmp_path / "w.usda")
+    cfg = RobotPhysicsCfg(seconds=3.0)
+    runs = simulate_robots(world, cfg)
+    assert len(runs) == n
+    for run in runs:
+        assert run.lowest_link >= -cfg.floor_tolerance, f"{run.robot} went through the floor"
+        assert run.lies_at_rest(cfg), (run.robot, run.root_final, run.final_speed)
+
+
+@pytest.mark.xfail(strict=True, reason="known: the PD-driven humanoid tips over after about 1.5 s on the TSDF floor "
+                                       "(and on a 3-degree slope) although it stands on a flat plane; see issue 7 note")
+def test_driven_humanoid_stands_for_three_seconds_at_every_spawn_point(scene_a, tmp_path):
+    from lyra_sim.sim import open_scene
+
+    n = len(open_scene(scene_a).spawn_points)
+    world = write_world(compose_world([scene_a], "builtin", one_robot_per_spawn_point(scene_a, True, n)), tmp_path / "w.usda")
+    cfg = RobotPhysicsCfg(seconds=3.0)
+    runs = simulate_robots(world, cfg)
+    assert len(runs) == n and all(run.stood(cfg) for run in runs), [(r.robot, r.root_min) for r in runs]
+
+
+def test_two_scenes_give_two_independent_environments(scene_a, scene_b, tmp_path):
+    """Env 1's robot moves exactly as it does when env 0 is removed, and each robot stays in its env."""
+    cfg = WorldCfg(num_envs=2, robot_drives=False)
+    stage = compose_world([scene_a, scene_b], "builtin", cfg)
+    both = write_world(stage, tmp_path / "both.usda")
+    stage.GetPrimAtPath("/World/envs/env_0000").SetActive(False)
+    alone = write_world(stage, tmp_path / "alone.usda")
+    pcfg = RobotPhysicsCfg(seconds=1.5)
+    runs = {r.robot: r for r in simulate_robots(both, pcfg)}
+    solo = {r.robot: r for r in simulate_robots(alone, pcfg)}
+    assert set(runs) == {"/World/envs/env_0000/Robot", "/World/envs/env_0001/Robot"} and set(solo) == {"/World/envs/env_0001/Robot"}
+    r1, s1 = runs["/World/envs/env_0001/Robot"], solo["/World/envs/env_0001/Robot"]
+    np.testing.assert_allclose(r1.root_heights, s1.root_heights, atol=1e-4)
+    np.testing.assert_allclose(r1.final_root_xy, s1.final_root_xy, atol=1e-4)
+    # Each robot fell within its own environment's cell (the envs are a grid spacing apart).
+    world = Usd.Stage.Open(str(both))
+    from pxr import UsdGeom
+
+    for i, run in enumerate(runs.values()):
+        origin = np.array(UsdGeom.XformCache().GetLocalToWorldTransform(world.GetPrimAtPath(run.env)).ExtractTranslation())
+        spacing = np.linalg.norm(np.diff([np.array(UsdGeom.XformCache().GetLocalToWorldTransform(
+            world.GetPrimAtPath(f"/World/envs/env_{k:04d}")).ExtractTranslation()) for k in range(2)], axis=0))
+        assert np.linalg.norm(run.final_root_xy - origin[:2]) < spacing / 2
