@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import math
 import sys
 import tempfile
@@ -154,7 +155,8 @@ def quality(out, views, depth_source: str) -> dict:
             "tilt_error_deg": tilt_error, "scale_error": scale_error, "triangles": col.num_triangles, "seconds": seconds}
 
 
-def bench_quality(prompts: list[str], frames: int, rendered: bool) -> list[dict]:
+def bench_quality(prompts: list[str], frames: int, rendered: bool, on_row=None) -> list[dict]:
+    """Collider quality per prompt and depth source; ``on_row(rows)`` after each row."""
     from export_scenes import pixel_gaussians
 
     rows = []
@@ -174,6 +176,8 @@ def bench_quality(prompts: list[str], frames: int, rendered: bool) -> list[dict]
         for name, views in variants:
             row = {"prompt": prompt, **quality(out, views, name)}
             rows.append(row)
+            if on_row:
+                on_row(rows)
             print(f"quality   {prompt:<22} {name:<8} Chamfer {row['chamfer_m'] * 100:5.2f} cm  F@5cm {row['fscore_5cm']:.3f}  "
                   f"tilt err {row['tilt_error_deg']:5.2f} deg  scale err {row['scale_error'] * 100:5.2f} %  "
                   f"({row['triangles']:,} tris, {row['seconds']:.1f} s)")
@@ -191,19 +195,27 @@ def main() -> None:
     tune_cpu_allocator()
     if args.threads:
         torch.set_num_threads(args.threads)
-    results: dict = {"machine": machine()}
+    # Parts run with --only replace their entries in an existing results file; each part is saved
+    # as soon as it finishes, so an interrupted run keeps what it measured.
+    results: dict = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    results["machine"] = machine()
+
+    def save(part: str, value) -> None:
+        results[part] = value
+        write_json(args.out, results)
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if "usd" in args.only:
-            results["usd"] = bench_usd(100_000 if args.quick else 2_000_000, tmp)
+            save("usd", bench_usd(100_000 if args.quick else 2_000_000, tmp))
         if "converter" in args.only:
-            results["converter"] = bench_converter(2_000 if args.quick else 20_000, tmp)
+            save("converter", bench_converter(2_000 if args.quick else 20_000, tmp))
     if "collider" in args.only:
-        results["collider"] = bench_collider(9 if args.quick else 121)
+        save("collider", bench_collider(9 if args.quick else 121))
     if "quality" in args.only:
         prompts = ["a living room"] if args.quick else ["a living room", "a kitchen", "an office"]
-        results["quality"] = bench_quality(prompts, 5 if args.quick else 25, rendered=True)
-    print(f"results: {write_json(args.out, results)}")
+        bench_quality(prompts, 5 if args.quick else 25, rendered=True, on_row=lambda rows: save("quality", rows))
+    print(f"results: {args.out}")
 
 
 if __name__ == "__main__":
