@@ -17,6 +17,7 @@ from lyra_sim.sim.compose import (
     write_world,
 )
 from lyra_sim.sim.humanoid import HumanoidCfg, author_humanoid
+from lyra_sim.sim.open_stage import OpenStageWorld
 from lyra_sim.sim.randomize import (
     ColliderMaterialCfg,
     EnvDraw,
@@ -40,6 +41,7 @@ __all__ = [
     "GaussianColorCfg",
     "HumanoidCfg",
     "LightingCfg",
+    "OpenStageWorld",
     "RandomizationCfg",
     "RobotDraw",
     "RobotPoseCfg",
