@@ -32,7 +32,13 @@ import numpy as np
 
 from lyra_sim.errors import InvalidInputError, LyraSimError
 from lyra_sim.sim.compose import robot_floor_point, set_collider_material
-from lyra_sim.sim.randomize import EnvDraw, RandomizationCfg, WorldDraws, draw_env, draw_world
+from lyra_sim.sim.randomize import (
+    EnvDraw,
+    RandomizationCfg,
+    WorldDraws,
+    draw_env,
+    draw_world,
+)
 from lyra_sim.sim.robots import ROBOTS, RobotSpec, resolve_robot
 from lyra_sim.sim.scenes import ExportedScene, open_scene
 

@@ -27,7 +27,13 @@ from pathlib import Path
 
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.export.usd_physics import author_physics_scene
-from lyra_sim.sim.compose import add_robot, add_scene, robot_floor_point, set_collider_material, set_collider_visibility
+from lyra_sim.sim.compose import (
+    add_robot,
+    add_scene,
+    robot_floor_point,
+    set_collider_material,
+    set_collider_visibility,
+)
 from lyra_sim.sim.randomize import EnvDraw, RandomizationCfg, draw_env
 from lyra_sim.sim.robots import RobotSpec, resolve_robot
 from lyra_sim.sim.scenes import ExportedScene, open_scene

@@ -11,8 +11,8 @@ EXTENSION_DIR = HERE.parent.parent / "extension" / "lyra.sim.world"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "sim"))
 
-from fake_omni import make_modules  # noqa: E402
-from sim_scenes import export_room  # noqa: E402
+from fake_omni import make_modules
+from sim_scenes import export_room
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,16 @@
 
 import asyncio
 import sys
-import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 from pxr import UsdGeom, UsdPhysics
 
 from lyra_sim.sim.open_stage import DRAW_KEY
 
-from conftest import EXTENSION_DIR
+EXTENSION_DIR = Path(__file__).parents[2] / "extension" / "lyra.sim.world"
 
 
 def button(ui, text):
@@ -68,7 +69,7 @@ def test_startup_adds_menu_and_window_shutdown_removes_them(kit):
 def test_buttons_edit_the_open_stage(started, scene_dir):
     kit, ext = started
     stage = kit.holder["stage"]
-    folder, prompt, robot = fields(kit.ui, "StringField")
+    folder, _prompt, robot = fields(kit.ui, "StringField")
     folder.model.set_value(str(scene_dir))
     button(kit.ui, "Load scene").clicked_fn()
     scene = stage.GetPrimAtPath("/World/LyraSim/Scene")
@@ -116,7 +117,7 @@ def test_buttons_edit_the_open_stage(started, scene_dir):
 
 
 def test_errors_show_in_the_status_line(started, tmp_path):
-    kit, ext = started
+    kit, _ext = started
     stage = kit.holder["stage"]
     button(kit.ui, "Drop robot").clicked_fn()
     assert "load a scene first" in status(kit.ui)
@@ -147,7 +148,7 @@ def test_generate_runs_a_child_process_then_loads_its_folder(started, scene_dir)
 
 
 def test_a_new_stage_gets_the_scene_again(started, scene_dir):
-    kit, ext = started
+    kit, _ext = started
     from pxr import Usd
 
     fields(kit.ui, "StringField")[0].model.set_value(str(scene_dir))

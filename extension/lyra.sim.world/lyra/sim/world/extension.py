@@ -11,8 +11,8 @@ import asyncio
 import tempfile
 
 import omni.ext
-import omni.ui as ui
 import omni.usd
+from omni import ui
 from omni.kit.menu.utils import MenuItemDescription, add_menu_items, remove_menu_items
 
 from lyra_sim.errors import LyraSimError
@@ -33,29 +33,28 @@ class LyraSimWorldExtension(omni.ext.IExt):
         self._colliders_visible = False
         self._generating = None
         self._window = ui.Window(WINDOW_TITLE, width=440, height=380, visible=False)
-        with self._window.frame:
-            with ui.VStack(spacing=4):
-                with ui.HStack(height=22):
-                    ui.Label("Scene folder", width=90)
-                    self._folder = ui.StringField()
-                ui.Button("Load scene", clicked_fn=self.load_scene)
-                with ui.HStack(height=22):
-                    ui.Label("Prompt", width=90)
-                    self._prompt = ui.StringField()
-                ui.Button("Generate from prompt", clicked_fn=self.generate)
-                ui.Label(generate_unavailable() or "Generation runs `lyra-sim generate` in a separate process.",
-                         word_wrap=True)
-                with ui.HStack(height=22):
-                    ui.Label("Robot", width=90)
-                    self._robot = ui.StringField()
-                    self._robot.model.set_value("builtin")
-                with ui.HStack(height=22):
-                    ui.Label("Seed", width=90)
-                    self._seed = ui.IntField()
-                ui.Button("Drop robot", clicked_fn=self.drop_robot)
-                self._collider_button = ui.Button("Show colliders", clicked_fn=self.toggle_colliders)
-                ui.Button("Re-randomize", clicked_fn=self.rerandomize)
-                self._status = ui.Label("Pick a folder written by `lyra-sim export`.", word_wrap=True)
+        with self._window.frame, ui.VStack(spacing=4):
+            with ui.HStack(height=22):
+                ui.Label("Scene folder", width=90)
+                self._folder = ui.StringField()
+            ui.Button("Load scene", clicked_fn=self.load_scene)
+            with ui.HStack(height=22):
+                ui.Label("Prompt", width=90)
+                self._prompt = ui.StringField()
+            ui.Button("Generate from prompt", clicked_fn=self.generate)
+            ui.Label(generate_unavailable() or "Generation runs `lyra-sim generate` in a separate process.",
+                     word_wrap=True)
+            with ui.HStack(height=22):
+                ui.Label("Robot", width=90)
+                self._robot = ui.StringField()
+                self._robot.model.set_value("builtin")
+            with ui.HStack(height=22):
+                ui.Label("Seed", width=90)
+                self._seed = ui.IntField()
+            ui.Button("Drop robot", clicked_fn=self.drop_robot)
+            self._collider_button = ui.Button("Show colliders", clicked_fn=self.toggle_colliders)
+            ui.Button("Re-randomize", clicked_fn=self.rerandomize)
+            self._status = ui.Label("Pick a folder written by `lyra-sim export`.", word_wrap=True)
         self._menu = [MenuItemDescription(name=WINDOW_TITLE, onclick_fn=self.show_window)]
         add_menu_items(self._menu, MENU)
 
