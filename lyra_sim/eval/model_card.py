@@ -21,13 +21,15 @@ import torch
 from lyra_sim.io import atomic_output
 
 
-def training_summary(run_dir: str | Path) -> dict:
+def training_summary(run_dir: str | Path, step: int | None = None) -> dict:
     """Steps, wall-clock hours and last logged scalars per stage, from ``train_log.jsonl``.
 
     Wall time sums the gaps between consecutive log lines, leaving out pauses longer than ten
-    minutes (a run stopped and resumed later).
+    minutes (a run stopped and resumed later). ``step``: the checkpoint shipped; later lines are
+    left out.
     """
     rows = [json.loads(line) for line in (Path(run_dir) / "train_log.jsonl").read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if step is None or r["step"] <= step]
     if not rows:
         raise ValueError(f"{run_dir}: train_log.jsonl is empty")
     seconds = 0.0
@@ -83,7 +85,7 @@ def render_card(name: str, cfg: dict, summary: dict, report: dict, hardware: str
         f"Mean: PSNR {mean.get('psnr', float('nan')):.2f} dB, SSIM {mean.get('ssim', float('nan')):.3f}, "
         f"depth AbsRel {mean.get('abs_rel', float('nan')):.3f}. Targets: PSNR >= 22 dB, SSIM >= 0.75, AbsRel <= 0.10.",
         "",
-        markdown_table(report),
+        markdown_table(report).replace("# Evaluation of", "### Evaluation of", 1),
     ]
     if notes:
         lines += ["", "## What limits it", "", notes.strip()]
@@ -104,10 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", default="embedded_cpu", help="recipe name (configs/train/<name>.yaml)")
     p.add_argument("--hardware", default=None, help="what it was trained on (default: this machine)")
     p.add_argument("--notes", type=Path, default=None, help="Markdown file: what limits the model")
+    p.add_argument("--step", type=int, default=None, help="the step of the checkpoint shipped (default: the last logged)")
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
     cfg = OmegaConf.to_container(OmegaConf.load(args.run / "train_config.yaml"))
-    card = render_card(args.name, cfg, training_summary(args.run), json.loads(args.eval.read_text()),
+    card = render_card(args.name, cfg, training_summary(args.run, args.step), json.loads(args.eval.read_text()),
                        args.hardware or hardware_string(), args.notes.read_text() if args.notes else "")
     with atomic_output(args.out, args.overwrite) as tmp:
         tmp.write_text(card)
