@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -52,7 +53,7 @@ def main() -> None:
             rows.append({"stage": stage.name, "image": f"{stage.image_size[0]}x{stage.image_size[1]}",
                          "inputs": f"{stage.num_input_trajectories}x{stage.num_input_frames}", "targets_last": int(views[0].shape[0]),
                          "batch": stage.batch_size, "gaussians": int(logs["gaussians"]), "s_per_step": round(dt, 3),
-                         "steps_per_s": round(1 / dt, 3), "loss": round(logs["loss"], 4)})
+                         "steps_per_s": round(1 / dt, 3), "loss": round(logs["loss"], 4), "peak_gb": _peak_gb()})
             print(json.dumps(rows[-1]), flush=True)
         trainer.close()
     hours = sum(cfg.stages[r_i].steps / r["steps_per_s"] for r_i, r in zip(wanted, rows)) / 3600
@@ -61,10 +62,18 @@ def main() -> None:
     path = Path(__file__).parent / "results" / f"train_{Path(args.config).stem}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n")
-    print("\n| stage | image | inputs | targets | batch | Gaussians | s/step | steps/s |\n|---|---|---|---:|---:|---:|---:|---:|")
+    print("\n| stage | image | inputs | targets | batch | Gaussians | s/step | steps/s | peak GB |\n|---|---|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['stage']} | {r['image']} | {r['inputs']} | {r['targets_last']} | {r['batch']} | {r['gaussians']:,} | {r['s_per_step']} | {r['steps_per_s']} |")
+        print(f"| {r['stage']} | {r['image']} | {r['inputs']} | {r['targets_last']} | {r['batch']} | {r['gaussians']:,} | {r['s_per_step']} | "
+              f"{r['steps_per_s']} | {r['peak_gb']} |")
     print(f"\nestimated time for the listed stages at these rates: {hours:.1f} h; wrote {path}")
+
+
+def _peak_gb() -> float:
+    """Peak memory so far: CUDA allocations on a GPU, else the process's peak RSS (Linux: KiB)."""
+    if torch.cuda.is_available():
+        return round(torch.cuda.max_memory_allocated() / 2**30, 2)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
 
 
 if __name__ == "__main__":
