@@ -203,24 +203,9 @@ def load_train_cfg(path: str | Path | None = None, overrides: Sequence[str] = ()
     Overrides use dotted keys, list items by index: ``optim.lr=3e-4 stages.0.steps=50
     data.roots=[/data/sdg]``. Relative ``model`` / ``init_from`` paths are resolved here.
     """
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
+    from lyra_sim.config import load_structured
 
-    try:
-        cfg = OmegaConf.structured(TrainCfg)
-        if path is not None:
-            path = Path(path)
-            if not path.is_file():
-                raise InvalidInputError(f"{path}: training config not found (see configs/train/)")
-            cfg = OmegaConf.merge(cfg, OmegaConf.load(path))
-        for item in overrides:
-            if "=" not in item:
-                raise InvalidInputError(f"override {item!r} is not key=value")
-            key, value = item.split("=", 1)
-            OmegaConf.update(cfg, key.strip(), OmegaConf.from_dotlist([f"v={value}"]).v, merge=False, force_add=False)
-        out: TrainCfg = OmegaConf.to_object(cfg)
-    except OmegaConfBaseException as err:
-        raise InvalidInputError(f"bad training config {path or ''}: {err}".strip()) from None
+    out = load_structured(TrainCfg, path, overrides, what="training config", hint="see configs/train/")
     out.model = str(resolve_path(out.model, path))
     if out.init_from:
         out.init_from = str(resolve_path(out.init_from, path))

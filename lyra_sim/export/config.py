@@ -258,59 +258,19 @@ class ExportCfg:
 
 
 def apply_overrides(cfg: ExportCfg, overrides: dict | list[str]) -> ExportCfg:
-    """Set fields of ``cfg`` in place from a nested dict (a YAML file) or ``key=value`` strings
-    with dotted keys (``collider.voxel_size=0.05``); values are parsed as YAML scalars.
+    """``cfg`` updated from a nested dict (a YAML file) or ``key=value`` strings with dotted keys
+    (``collider.voxel_size=0.05``); values are parsed as YAML scalars.
 
     Raises:
         InvalidInputError: an unknown key, or a value of the wrong kind.
     """
-    import dataclasses
+    from lyra_sim.config import load_structured
 
-    import yaml
-
-    from lyra_sim.errors import InvalidInputError
-
-    items: list[tuple[str, object]] = []
-    if isinstance(overrides, dict):
-        def flatten(prefix: str, d: dict) -> None:
-            for k, v in d.items():
-                (flatten(f"{prefix}{k}.", v) if isinstance(v, dict) else items.append((f"{prefix}{k}", v)))
-        flatten("", overrides)
-    else:
-        for text in overrides:
-            if "=" not in text:
-                raise InvalidInputError(f"override {text!r} is not key=value (e.g. collider.voxel_size=0.05)")
-            key, value = text.split("=", 1)
-            items.append((key.strip(), yaml.safe_load(value)))
-    for key, value in items:
-        *path, name = key.split(".")
-        target = cfg
-        for part in path:
-            target = getattr(target, part, None)
-            if target is None or not dataclasses.is_dataclass(target):
-                raise InvalidInputError(f"unknown export setting {key!r}")
-        names = {f.name for f in dataclasses.fields(target)}
-        if name not in names:
-            raise InvalidInputError(f"unknown export setting {key!r}; {type(target).__name__} has {', '.join(sorted(names))}")
-        current = getattr(target, name)
-        if dataclasses.is_dataclass(current):
-            raise InvalidInputError(f"{key!r} is a group; set one of its fields, e.g. {key}.<field>=...")
-        if isinstance(current, bool) and not isinstance(value, bool):
-            raise InvalidInputError(f"{key} must be true or false, got {value!r}")
-        if isinstance(current, (int, float)) and not isinstance(current, bool) and value is not None:
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise InvalidInputError(f"{key} must be a number, got {value!r}")
-            value = type(current)(value) if isinstance(current, float) or float(value).is_integer() else value
-        setattr(target, name, value)
-    return cfg
+    return load_structured(cfg, None, overrides, what="export setting")
 
 
 def load_export_cfg(path=None, overrides: list[str] = ()) -> ExportCfg:
     """:class:`ExportCfg` from defaults, then a YAML file (``configs/export/*.yaml``), then overrides."""
-    import yaml
+    from lyra_sim.config import load_structured
 
-    cfg = ExportCfg()
-    if path is not None:
-        with open(path) as fh:
-            apply_overrides(cfg, yaml.safe_load(fh) or {})
-    return apply_overrides(cfg, list(overrides))
+    return load_structured(ExportCfg, path, list(overrides), what="export config")

@@ -110,19 +110,6 @@ class DecoderCfg:
 
 def load_decoder_cfg(path: str | Path | None = None, overrides: Sequence[str] = ()) -> DecoderCfg:
     """A :class:`DecoderCfg` from a YAML file (or the defaults) plus ``key=value`` overrides."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
+    from lyra_sim.config import load_structured
 
-    base = OmegaConf.structured(DecoderCfg)
-    try:
-        parts = [base]
-        if path is not None:
-            path = Path(path)
-            if not path.is_file():
-                raise InvalidInputError(f"{path}: model config not found (see configs/model/)")
-            parts.append(OmegaConf.load(path))
-        parts.append(OmegaConf.from_dotlist(list(overrides)))
-        merged = OmegaConf.merge(*parts)
-    except OmegaConfBaseException as err:
-        raise InvalidInputError(f"bad model config {path or ''}: {err}".strip()) from None
-    return OmegaConf.to_object(merged).validate()
+    return load_structured(DecoderCfg, path, overrides, what="model config", hint="see configs/model/").validate()
