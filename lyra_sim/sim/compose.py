@@ -4,6 +4,8 @@ Prim layout (defaultPrim ``/World``; Z up, metres, kilograms)::
 
     /World/PhysicsScene               the world's only UsdPhysics.Scene (each scene's own is deactivated)
     /World/Lights/Dome                UsdLux.DomeLight, fills every environment
+    /World/Ground                     static box collider whose top is the scenes' floor level
+                                      (z = 0), under every environment; invisible (WorldCfg.ground_plane)
     /World/envs/env_NNNN              Xform at the environment's grid cell
         Scene                         payload of the exported scene's root layer, turned (rotateZ) and
                                       shifted (translate) about its footprint centre; its collider
@@ -42,6 +44,7 @@ from lyra_sim.sim.scenes import ExportedScene, open_scene, static_colliders
 
 WORLD_RECORD_KEY = "lyra_sim_world"
 ENV_ROOT = "/World/envs"
+GROUND_PATH = "/World/Ground"
 FLOOR_HEIGHT_ATTR = "lyra:floorHeight"
 SPAWN_INDEX_ATTR = "lyra:spawnIndex"
 SH_C0 = 0.28209479177387814  # zeroth real spherical-harmonic basis value
@@ -73,6 +76,14 @@ class WorldCfg:
 
     gravity: float = 9.81
     """Gravity magnitude, m/s^2 (direction -Z). Defaults to 9.81."""
+
+    ground_plane: bool = True
+    """Put a static collider under all environments with its top at the scenes' floor level
+    (z = 0, the floor plane the export fitted). An exported TSDF collider is an open surface: its
+    floor ends where the cameras saw no more and is missing under furniture, so a robot falling
+    past a spawn point's clearance dropped through the world (ragdoll links ended 0.3-0.9 m
+    below the floor). Where the collider has floor, its surface (at or above z = 0) still
+    carries the robot. Defaults to True."""
 
     randomization: RandomizationCfg = field(default_factory=RandomizationCfg)
     """What is drawn per environment. Defaults to RandomizationCfg()."""
@@ -205,6 +216,21 @@ def add_env_light(stage, prim_path: str, height: float, intensity: float, color_
     return light
 
 
+def add_ground(stage, prim_path: str, half_extent: float, thickness: float = 1.0):
+    """A static, invisible box collider covering [-half_extent, half_extent]^2 metres with its
+    top face at z = 0 (a box rather than an infinite plane, so it is bounded like the grid)."""
+    from pxr import Gf, UsdGeom, UsdPhysics
+
+    box = UsdGeom.Cube.Define(stage, prim_path)
+    box.CreateSizeAttr(1.0)
+    box.AddTranslateOp().Set(Gf.Vec3d(0.0, 0.0, -thickness / 2.0))
+    box.AddScaleOp().Set(Gf.Vec3f(2.0 * half_extent, 2.0 * half_extent, thickness))
+    box.CreatePurposeAttr(UsdGeom.Tokens.guide)
+    box.CreateVisibilityAttr(UsdGeom.Tokens.invisible)
+    UsdPhysics.CollisionAPI.Apply(box.GetPrim())
+    return box
+
+
 def grid_origins(num_envs: int, spacing: float) -> np.ndarray:
     """[N, 3] environment origins on a square grid centred on the world origin, metres."""
     cols = math.ceil(math.sqrt(num_envs))
@@ -282,6 +308,8 @@ def compose_world(scenes, robots, cfg: WorldCfg | None = None, draws: WorldDraws
     UsdLux.DomeLight.Define(stage, "/World/Lights/Dome").CreateIntensityAttr(float(cfg.dome_light_intensity))
     UsdGeom.Scope.Define(stage, ENV_ROOT)
     origins = grid_origins(len(draws.envs), spacing)
+    if cfg.ground_plane:
+        add_ground(stage, GROUND_PATH, float(np.abs(origins[:, :2]).max(initial=0.0)) + spacing)
     for draw, origin in zip(draws.envs, origins):
         env_path = f"{ENV_ROOT}/env_{draw.env:04d}"
         env = UsdGeom.Xform.Define(stage, env_path)

@@ -79,14 +79,16 @@ def _links() -> list[CapsuleLink]:
         for name, x, z, axis, r, h, m, y in (
             ("thigh", 0.0, 0.70, "Z", 0.065, 0.27, 7.0, 0.12),
             ("shin", 0.0, 0.30, "Z", 0.05, 0.30, 3.5, 0.12),
-            ("foot", 0.04, 0.03, "X", 0.0, 0.0, 1.2, 0.12),
+            ("foot", 0.0, 0.03, "X", 0.0, 0.0, 1.2, 0.12),
             ("upper_arm", 0.0, 1.325, "Z", 0.045, 0.20, 2.0, 0.27),
             ("forearm", 0.0, 1.04, "Z", 0.04, 0.20, 1.5, 0.27),
         ):
             full, yy = _mirror(name, side, y)
             # A capsule touches the floor along one line, which PhysX resolves with a single contact
             # point, so capsule feet let the body pitch freely about the line through both feet. Box
-            # soles give four corners; they reach further forward than back, around the ankle.
+            # soles give four corners. They are centred under the ankle, which is under the centre
+            # of mass: a sole reaching further forward than back left 0.10 m behind the centre of
+            # mass, so a TSDF floor rippled by a few cm tipped the stance over backwards.
             box = (0.28, 0.10, 0.06) if name == "foot" else None
             links.append(CapsuleLink(full, (x, yy, z), axis, r, h, m, box))
     return links
@@ -138,6 +140,14 @@ class HumanoidCfg:
 
     max_torque: float = 600.0
     """Largest torque a drive may apply, N m. Defaults to 600."""
+
+    armature: float = 0.1
+    """Reflected rotor inertia added to every joint axis, kg m^2 (PhysX's joint armature: a geared
+    motor's rotor inertia times the gear ratio squared). Without it PhysX at 60 Hz is unstable
+    with these light links: the feet (about 0.01 kg m^2 about the ankle) on stiff ankle drives
+    let the standing body tip slowly about the ankles although the drive torque is far above
+    gravity's (stiffer drives do not help), and the undriven arms (a spherical shoulder's twist
+    about the slender arm) blow up to NaN in some ragdoll falls. Defaults to 0.1."""
 
 
 def author_humanoid(stage, path: str = ROOT_PATH, cfg: HumanoidCfg | None = None):
@@ -191,10 +201,18 @@ def author_humanoid(stage, path: str = ROOT_PATH, cfg: HumanoidCfg | None = None
             joint = UsdPhysics.RevoluteJoint.Define(stage, joint_path)
             joint.CreateLowerLimitAttr(float(spec.limits[0]))
             joint.CreateUpperLimitAttr(float(spec.limits[1]))
+            axes = ("angular",)
         else:
             joint = UsdPhysics.SphericalJoint.Define(stage, joint_path)
             joint.CreateConeAngle0LimitAttr(float(spec.limits[0]))
             joint.CreateConeAngle1LimitAttr(float(spec.limits[1]))
+            axes = ("rotX", "rotY", "rotZ")
+        if cfg.armature > 0.0:
+            # PhysxSchema's multiple-apply PhysxJointAxisAPI, one instance per joint axis ("angular"
+            # for a revolute joint); codeless, so plain usd-core authors it without a plugin.
+            for axis in axes:
+                joint.GetPrim().AddAppliedSchema(f"PhysxJointAxisAPI:{axis}")
+                joint.GetPrim().CreateAttribute(f"physxJointAxis:{axis}:armature", Sdf.ValueTypeNames.Float).Set(float(cfg.armature))
         # PhysX takes a spherical joint's cone about the joint frame's X axis only, so the frame is
         # turned to put X along the cone axis (-Z: 90 degrees about Y).
         frame = Gf.Quatf(1.0) if spec.axis != "-Z" else Gf.Quatf(math.sqrt(0.5), 0.0, math.sqrt(0.5), 0.0)
