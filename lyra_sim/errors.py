@@ -87,3 +87,10 @@ class MissingWeightsError(LyraSimError, FileNotFoundError):
 class ExportError(LyraSimError):
     """A scene cannot be exported as asked: nothing to export, an output that cannot be written,
     a format limit (e.g. USDZ's 4 GiB), or an optional dependency the asked-for step needs."""
+
+
+class MissingDependencyError(LyraSimError, ImportError):
+    """An optional package that the asked-for backend needs is not installed.
+
+    The message names the package, how to install it, and the alternative that works without it.
+    """
