@@ -13,7 +13,8 @@ Static scenes (``_get_indices_static``):
 
 Dynamic scenes (``_get_indices_dynamic``): one set of input frames shared by the input
 trajectories; one target time chosen among the input frames; the target cameras are every
-trajectory of the scene at that time (Lyra: trajectories 0-5 and their time-flipped copies 6-11).
+trajectory of the scene at that time (Lyra: trajectories 0-5 and their time-flipped copies 6-11;
+``flipped_supervision=False`` keeps only the first half, the original's ablation).
 
 The number of input trajectories is ``num_input_trajectories``, or uniform in
 1..num_input_trajectories with ``sample_num_input_trajectories`` (Lyra's
@@ -68,6 +69,11 @@ class ViewSamplingCfg:
     input_trajectories: tuple[str, ...] | None = None
     """Trajectory folders inputs are drawn from; None means every trajectory of a static
     scene, or the first half (the non-flipped "0".."5") of a dynamic one. Defaults to None."""
+
+    flipped_supervision: bool = True
+    """Dynamic scenes: render the target time from every trajectory, the motion-reversed
+    second half included (Lyra's flipped supervision, 12 views of one instant); False keeps
+    only the input pool's half (6 views), the original's ablation. Defaults to True."""
 
     mirror_short_videos: bool = True
     """Ping-pong short videos (fewer frames than num_input_frames) instead of failing
@@ -128,7 +134,8 @@ def sample_views(
         frames = _input_window_frames(rng, num_frames, cfg)
         input_frames = np.stack([frames] * n)
         target = int(rng.choice(frames))
-        return ViewSample(chosen, input_frames, list(trajectories), np.full((len(trajectories), 1), target))
+        targets = list(trajectories) if cfg.flipped_supervision else trajectories[: len(trajectories) // 2]
+        return ViewSample(chosen, input_frames, targets, np.full((len(targets), 1), target))
 
     if num_frames <= cfg.num_input_frames:
         rows = [_short_video_frames(rng, num_frames, cfg) for _ in range(n)]

@@ -43,6 +43,9 @@ class StageCfg:
     target_sampling: Literal["uniform", "exponential"] = "uniform"
     """Target frame distribution over the context gap (Lyra: exponential from stage 6).
     Defaults to "uniform"."""
+    flipped_supervision: bool = True
+    """Dynamic data: supervise the target time from all trajectories, the motion-reversed
+    copies included (Lyra); False uses only the non-flipped half (the ablation). Defaults to True."""
     min_gap: int = 45
     """Smallest context gap in frames (clamped to the video length). Defaults to 45."""
     max_gap: int = 121
@@ -127,9 +130,10 @@ class TrainCfg:
     model_overrides: list[str] = field(default_factory=list)
     """``key=value`` overrides of the decoder config. Defaults to []."""
     init_from: str | None = None
-    """A decoder folder (save_decoder layout, e.g. a run's ``decoder/``) to start from instead of a
-    random init; its config.yaml then defines the architecture and ``model`` is not used.
-    Defaults to None."""
+    """A decoder folder (save_decoder layout, e.g. a run's ``decoder/``, or "embedded" for the
+    one shipped in the package) whose weights replace the random init. ``model`` still defines
+    the architecture, which must match; a static decoder may start a dynamic one (Lyra's stage
+    8), whose time embeddings keep their zero init. Defaults to None."""
     data: DataCfg = field(default_factory=DataCfg)
     """Training scenes. Defaults to ``DataCfg()``."""
     optim: OptimCfg = field(default_factory=OptimCfg)
@@ -207,7 +211,7 @@ def load_train_cfg(path: str | Path | None = None, overrides: Sequence[str] = ()
 
     out = load_structured(TrainCfg, path, overrides, what="training config", hint="see configs/train/")
     out.model = str(resolve_path(out.model, path))
-    if out.init_from:
+    if out.init_from and out.init_from != "embedded":
         out.init_from = str(resolve_path(out.init_from, path))
     return out.validate()
 

@@ -47,7 +47,7 @@ from lyra_sim.distill.logs import LOG_FILE, PREVIEWS, ScalarLog, write_preview
 TRAIN_CONFIG_FILE = "train_config.yaml"
 from lyra_sim.distill.losses import DistillationLoss
 from lyra_sim.errors import DatasetError, InvalidInputError, LyraSimError, OutputExistsError
-from lyra_sim.models import LatentGaussianDecoder, load_decoder, load_decoder_cfg, save_decoder
+from lyra_sim.models import LatentGaussianDecoder, init_from_decoder, load_decoder_cfg, save_decoder
 
 
 @dataclass
@@ -153,11 +153,9 @@ class Trainer:
         model_cfg.gradient_checkpointing = cfg.gradient_checkpointing
         model_cfg.bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and self.device.type == "cuda")
         torch.manual_seed(cfg.seed)  # identical init on every rank (DDP also broadcasts rank 0's)
+        self.model = LatentGaussianDecoder(model_cfg)
         if cfg.init_from:
-            self.model = load_decoder(cfg.init_from)
-            self.model.cfg.gradient_checkpointing, self.model.cfg.bf16 = model_cfg.gradient_checkpointing, model_cfg.bf16
-        else:
-            self.model = LatentGaussianDecoder(model_cfg)
+            init_from_decoder(self.model, cfg.init_from)
         self._check_stages(self.model.cfg)
         self.model.to(self.device)
         self.ddp = None
@@ -258,7 +256,7 @@ class Trainer:
         sampling = ViewSamplingCfg(
             num_input_frames=s.num_input_frames, num_target_frames=s.num_target_frames, min_gap=s.min_gap, max_gap=s.max_gap,
             target_sampling=s.target_sampling, num_input_trajectories=s.num_input_trajectories,
-            sample_num_input_trajectories=s.sample_num_input_trajectories,
+            sample_num_input_trajectories=s.sample_num_input_trajectories, flipped_supervision=s.flipped_supervision,
         )
         dcfg = LyraDatasetCfg(
             image_size=tuple(s.image_size), sampling=sampling, dynamic=None if self.model.cfg.time_embedding else False,

@@ -2,6 +2,7 @@
 
 from lyra_sim.models.checkpoint import (
     CheckpointError,
+    init_from_decoder,
     load_decoder,
     load_lyra_checkpoint,
     lyra_state_dict_to_ours,
@@ -16,6 +17,7 @@ __all__ = [
     "DecoderCfg",
     "DecoderOutput",
     "LatentGaussianDecoder",
+    "init_from_decoder",
     "load_decoder",
     "load_decoder_cfg",
     "load_lyra_checkpoint",

@@ -81,6 +81,34 @@ def load_decoder(folder: str | Path, device: str | torch.device = "cpu", codec=N
     return model.to(device)
 
 
+TIME_EMBEDDING_PREFIXES = ("patch_time_embed.", "patch_time_embed_tgt.")
+
+
+def init_from_decoder(model: LatentGaussianDecoder, folder: str | Path) -> LatentGaussianDecoder:
+    """Copy a saved decoder's weights into ``model`` (same architecture), in place.
+
+    A static decoder may initialise a dynamic one, as Lyra's stage 8 starts from its static
+    stage-6 weights: the time embeddings the static weights lack keep their zero init, so the
+    dynamic decoder starts out computing exactly the static one's function. Any other mismatch
+    is a :class:`CheckpointError` listing the keys. ``folder`` may also be "embedded", the
+    decoder shipped in the package.
+    """
+    from safetensors.torch import load_file
+
+    from lyra_sim.models.embedded import EMBEDDED_NAME, embedded_decoder_dir
+
+    folder = embedded_decoder_dir() if str(folder) == EMBEDDED_NAME and not Path(folder).exists() else Path(folder)
+    if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
+        raise MissingWeightsError(f"{folder}: no decoder checkpoint here (expected {CONFIG_FILE} and {WEIGHTS_FILE}) to initialise from")
+    source_cfg = load_decoder_cfg(folder / CONFIG_FILE)
+    state = load_file(str(folder / WEIGHTS_FILE))
+    if model.cfg.time_embedding and not source_cfg.time_embedding:
+        own = model.state_dict()
+        state.update({k: v for k, v in own.items() if k.startswith(TIME_EMBEDDING_PREFIXES)})
+    _load_strict(model, state, str(folder))
+    return model
+
+
 def lyra_state_dict_to_ours(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename a Lyra checkpoint's keys to ours (prefix stripping + :data:`LYRA_RENAMES`)."""
     out = {}

@@ -75,6 +75,15 @@ def test_dynamic_targets_are_all_cameras_at_one_input_time():
         assert len(set(s.target_frames[:, 0])) == 1 and s.target_frames[0, 0] in s.input_frames[0]
 
 
+def test_dynamic_without_flipped_supervision_targets_only_the_forward_half():
+    cfg = ViewSamplingCfg(num_input_frames=9, min_gap=10, max_gap=20, num_input_trajectories=6, flipped_supervision=False)
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        s = sample_views(rng, 40, DYNAMIC, cfg, dynamic=True)
+        assert s.target_trajectories == STATIC and s.target_frames.shape == (6, 1)
+        assert s.target_frames[0, 0] in s.input_frames[0]
+
+
 def test_short_videos_use_all_or_mirrored_frames():
     cfg = ViewSamplingCfg(num_input_frames=9, num_target_frames=4)
     s = sample_views(np.random.default_rng(0), 9, STATIC, cfg)

@@ -119,6 +119,28 @@ def test_init_from_a_trained_decoder(tiny_cfg):
     assert all(torch.equal(state[k], weights[k]) for k in weights)
 
 
+def test_dynamic_stage_starts_from_the_static_decoder(tiny_cfg, tiny_dynamic_data):
+    """Lyra's stage 8 on tiny dynamic data: static weights in, time embeddings trained from zero;
+    the ablation's switch reaches the samples (without flipped supervision 2 of the 4 views)."""
+    flipped = False
+    static = train(tiny_cfg("stages.0.steps=1", "stages.1.steps=0", out="static"), quiet=True)
+    cfg = tiny_cfg("model=configs/model/embedded_dynamic.yaml", f"init_from={static.decoder_dir}", f"data.roots=[{tiny_dynamic_data}]",
+                   "stages.0.steps=2", "stages.1.steps=0", "stages.0.num_input_frames=9", "stages.0.min_gap=8", "stages.0.max_gap=8",
+                   f"stages.0.flipped_supervision={str(flipped).lower()}", out="dynamic")
+    trainer = Trainer(cfg, quiet=True)
+    try:
+        assert not any(v.any() for k, v in trainer.model.state_dict().items() if k.startswith("patch_time_embed") and ".proj." in k)
+        result = trainer.run()
+        item = trainer.stream.dataset[0]
+    finally:
+        trainer.close()
+    assert item["target_frame_indices"].shape == (4 if flipped else 2, 1)
+    assert len(result.losses) == 2 and all(torch.isfinite(torch.tensor(loss)) for loss in result.losses)
+    model = load_decoder(result.decoder_dir)
+    assert model.cfg.time_embedding
+    assert any(v.abs().sum() > 0 for k, v in model.state_dict().items() if k.startswith("patch_time_embed") and ".proj." in k)
+
+
 def test_refuses_to_clobber_or_resume_nothing(tiny_cfg):
     cfg = tiny_cfg("stages.0.steps=1", "stages.1.steps=0")
     with pytest.raises(LyraSimError, match="no checkpoint"):

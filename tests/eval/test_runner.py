@@ -13,7 +13,15 @@ from lyra_sim.cameras import Cameras
 from lyra_sim.data import LyraScene, find_scenes
 from lyra_sim.errors import MissingWeightsError, OutputExistsError
 from lyra_sim.eval import chamfer_fscore, unproject_depth
-from lyra_sim.eval.runner import EvalCfg, _visible_mesh_points, evaluate, resolve_decoder_dir, select_scenes, write_report
+from lyra_sim.eval.runner import (
+    EvalCfg,
+    _visible_mesh_points,
+    evaluate,
+    markdown_table,
+    resolve_decoder_dir,
+    select_scenes,
+    write_report,
+)
 from lyra_sim.models import LatentGaussianDecoder, load_decoder_cfg, save_decoder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,3 +102,34 @@ def test_decoder_resolution_and_errors(tmp_path, decoder_dir):
     write_report(report, tmp_path / "r")
     with pytest.raises(OutputExistsError):
         write_report(report, tmp_path / "r")
+
+
+@pytest.fixture(scope="module")
+def dynamic_decoder_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = load_decoder_cfg(REPO / "configs/model/embedded_dynamic.yaml", ["width=32", "depth=2", "num_heads=2", "attention_every=2",
+                                                                          "mamba_d_state=16", "mamba_headdim=16", "mamba_chunk_size=32"])
+    return save_decoder(LatentGaussianDecoder(cfg), tmp_path_factory.mktemp("dyn") / "decoder")
+
+
+def test_dynamic_scenes_are_scored_per_time_from_forward_and_flipped_cameras(tiny_dynamic_data, dynamic_decoder_dir, decoder_dir):
+    scene = LyraScene(*find_scenes(tiny_dynamic_data)[0])
+    assert scene.is_dynamic and len(scene.trajectory_ids) == 4
+    # a flipped copy shows frame i's instant from the forward path's camera at frame T-1-i
+    fwd, flip = scene.trajectory_ids[0], scene.trajectory_ids[2]
+    torch.testing.assert_close(scene.load_c2w(flip, [1])[0], scene.load_c2w(fwd, [7])[0])
+
+    report = evaluate(small(tiny_dynamic_data, dynamic_decoder_dir, dynamic_times=3, geometry=False))
+    assert report["num_scenes"] == 1
+    row = report["scenes"][0]
+    assert row["trajectories"] == scene.trajectory_ids[:2] and row["views"] == 4 and row["frames"] == 9
+    assert [e["time"] for e in row["per_time"]] == [0.0, 0.5, 1.0]
+    for e in row["per_time"]:
+        assert 0 < e["psnr"] < 100 and e["psnr_forward"] is not None and e["psnr_flipped"] is not None
+        assert min(e["psnr_forward"], e["psnr_flipped"]) <= e["psnr"] <= max(e["psnr_forward"], e["psnr_flipped"])
+    assert row["psnr"] == pytest.approx(sum(e["psnr"] for e in row["per_time"]) / 3)
+    assert [e["time"] for e in report["mean"]["per_time"]] == [0.0, 0.5, 1.0]
+    assert "PSNR flipped" in markdown_table(report)
+    # a static decoder skips dynamic scenes rather than scoring them as still
+    static = evaluate(small(tiny_dynamic_data, decoder_dir, geometry=False))
+    assert static["num_scenes"] == 0 and "skipped" in static["scenes"][0]

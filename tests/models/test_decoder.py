@@ -16,6 +16,7 @@ from lyra_sim.models import (
     CheckpointError,
     DecoderCfg,
     LatentGaussianDecoder,
+    init_from_decoder,
     load_decoder,
     load_decoder_cfg,
     load_lyra_checkpoint,
@@ -153,6 +154,23 @@ def test_checkpoint_round_trip_and_refusals(tmp_path, model):
         save_decoder(model, tmp_path / "ckpt")
     with pytest.raises(MissingWeightsError, match="lyra-sim train"):
         load_decoder(tmp_path / "nowhere")
+
+
+def test_a_static_decoder_starts_a_dynamic_one_computing_the_same_function(tmp_path, model):
+    """Lyra's stage 8: static weights into the time-conditioned decoder; the zero-initialised time
+    embeddings make every target time decode the static scene until training moves them."""
+    save_decoder(model, tmp_path / "static")
+    torch.manual_seed(1)
+    dynamic = init_from_decoder(LatentGaussianDecoder(tiny_cfg(time_embedding=True)).eval(), tmp_path / "static")
+    lat, c2w, K = inputs()
+    times = torch.linspace(0, 1, c2w.shape[2])[None]
+    outs = dynamic(lat, c2w, K, input_times=times, target_times=torch.tensor([[0.0, 0.7]]))
+    static = model(lat, c2w, K)
+    for out in outs:
+        torch.testing.assert_close(out.means, static.means)
+        torch.testing.assert_close(out.rgb, static.rgb)
+    with pytest.raises(CheckpointError, match="does not fit"):  # any other mismatch is refused
+        init_from_decoder(LatentGaussianDecoder(tiny_cfg(width=64)), tmp_path / "static")
 
 
 def test_lyra_checkpoint_layout_maps_onto_ours(tmp_path, model):
