@@ -4,3 +4,26 @@ from lyra_sim.teachers.base import Teacher, TeacherOutput, TeacherRequest, Traje
 from lyra_sim.teachers.procedural import ProceduralTeacher
 
 __all__ = ["ProceduralTeacher", "Teacher", "TeacherOutput", "TeacherRequest", "TrajectoryVideo", "TriangleMesh"]
+
+# Real teachers' building blocks (issue 9): monocular depth, GEN3C's 3D cache, text to image.
+from lyra_sim.teachers.cache3d import Cache3D, Cache3DCfg, WarpedFrames, forward_warp
+from lyra_sim.teachers.depth import (
+    DepthEstimate,
+    DepthEstimator,
+    DepthEstimatorCfg,
+    load_depth_estimator,
+)
+from lyra_sim.teachers.text2image import TextToImage, TextToImageCfg
+
+__all__ += [
+    "Cache3D",
+    "Cache3DCfg",
+    "DepthEstimate",
+    "DepthEstimator",
+    "DepthEstimatorCfg",
+    "TextToImage",
+    "TextToImageCfg",
+    "WarpedFrames",
+    "forward_warp",
+    "load_depth_estimator",
+]
