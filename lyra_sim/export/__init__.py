@@ -15,6 +15,7 @@ from lyra_sim.export.collider import (
     ColliderStats,
     CollisionProxy,
     build_collision_proxy,
+    flatten_floor,
 )
 from lyra_sim.export.config import (
     AlignmentCfg,
@@ -63,6 +64,7 @@ __all__ = [
     "export_world",
     "find_spawn_points",
     "fit_floor",
+    "flatten_floor",
     "format_report",
     "read_nurec_usdz",
     "read_obj",

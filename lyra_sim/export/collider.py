@@ -8,7 +8,9 @@ Steps (each reported in :class:`ColliderStats`):
 3. drop floaters: vertices that more views see through than see (free-space test over at most
    ``max_views`` views), then connected components under ``min_component_fraction`` of the area;
 4. fill holes of at most ``max_hole_edges`` boundary edges;
-5. quadric decimation to ``max_triangles``.
+5. quadric decimation to ``max_triangles``;
+6. after alignment, in the sim frame: floor flattening (:func:`flatten_floor`), up-facing
+   vertices within ``floor_flatten_voxels`` of z = 0 moved onto it.
 """
 
 from __future__ import annotations
@@ -73,6 +75,11 @@ class ColliderStats:
     holes_filled: int = 0
     triangles: int = 0
     seconds: dict = field(default_factory=dict)
+    floor_flatten_band: float = 0.0
+    """Half-width of the flattened band about z = 0, sim metres (0: not flattened)."""
+    floor_flattened_vertices: int = 0
+    floor_flatten_max_shift: float = 0.0
+    """Largest vertical move of a flattened vertex, sim metres."""
 
 
 def build_collision_proxy(views: DepthViews, cfg: ColliderCfg | None = None) -> tuple[CollisionProxy, ColliderStats]:
@@ -116,3 +123,24 @@ def build_collision_proxy(views: DepthViews, cfg: ColliderCfg | None = None) -> 
     t4 = time.perf_counter()
     stats.seconds = {"fuse": t1 - t0, "marching_cubes": t2 - t1, "cleanup": t3 - t2, "holes_and_simplify": t4 - t3}
     return CollisionProxy(verts, faces), stats
+
+
+def flatten_floor(proxy: CollisionProxy, cfg: ColliderCfg, voxel_size: float,
+                  stats: ColliderStats | None = None) -> CollisionProxy:
+    """Snap the sim-frame collider's floor onto z = 0 (see :attr:`ColliderCfg.floor_flatten_voxels`).
+
+    Args:
+        proxy: the collider in the sim frame (Z up, metres, floor plane z = 0).
+        voxel_size: the TSDF voxel edge in sim metres.
+        stats: updated with the band, the number of vertices moved and the largest move.
+    """
+    band = cfg.floor_flatten_voxels * voxel_size
+    if band <= 0 or proxy.num_triangles == 0:
+        return proxy
+    verts, snapped = mesh_ops.snap_to_plane(proxy.vertices, proxy.faces, [0.0, 0.0, 1.0], 0.0, band,
+                                            cfg.floor_flatten_max_tilt_degrees)
+    if stats is not None:
+        stats.floor_flatten_band = band
+        stats.floor_flattened_vertices = int(snapped.sum())
+        stats.floor_flatten_max_shift = float(np.abs(proxy.vertices[snapped, 2]).max(initial=0.0))
+    return CollisionProxy(verts, proxy.faces)

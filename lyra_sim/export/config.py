@@ -102,6 +102,18 @@ class ColliderCfg:
     max_triangles: int = 200_000
     """Triangle budget after simplification (quadric decimation). Defaults to 200000."""
 
+    floor_flatten_voxels: float = 1.5
+    """Floor flattening (sim frame only): collider vertices within this many voxels of the floor
+    plane (z = 0: the fitted floor, or a metric teacher's) whose surface faces up are moved onto
+    it, so a floor the plane fit calls flat is flat for the robots. TSDF fusion leaves a ripple of
+    about half a voxel on a flat floor, enough to rock a standing humanoid on its soles; 1.5
+    voxels covers that ripple with margin. Real geometry lower than this (a rug, a threshold) is
+    flattened too. 0 turns it off. Defaults to 1.5."""
+
+    floor_flatten_max_tilt_degrees: float = 45.0
+    """Only vertices whose surface normal is within this angle of +Z are flattened (walls and
+    the sides of furniture keep their shape down to the floor). Defaults to 45."""
+
     approximation: Approximation = "none"
     """``physics:approximation`` of the collider; "none" is the exact triangle mesh (static only).
     Defaults to "none"."""

@@ -161,6 +161,28 @@ def simplify(vertices: np.ndarray, faces: np.ndarray, max_triangles: int) -> tup
     return remove_unreferenced(np.asarray(v, np.float64), np.asarray(f, np.int64))
 
 
+def snap_to_plane(
+    vertices: np.ndarray, faces: np.ndarray, normal, offset: float, band: float, max_tilt_degrees: float = 45.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Project onto the plane ``normal . x = offset`` every vertex within ``band`` of it whose
+    (area-weighted) vertex normal lies within ``max_tilt_degrees`` of ``normal``.
+
+    Vertices of surfaces that face away from the plane's normal (the foot of a wall, the
+    underside of a shelf) stay where they are. Faces and winding are unchanged.
+
+    Returns:
+        (vertices [V, 3], snapped [V] bool: which vertices were moved onto the plane).
+    """
+    n = np.asarray(normal, np.float64)
+    n = n / np.linalg.norm(n)
+    height = vertices @ n - float(offset)
+    facing = vertex_normals(vertices, faces) @ n > np.cos(np.radians(max_tilt_degrees))
+    snapped = facing & (np.abs(height) <= band)
+    out = vertices.copy()
+    out[snapped] -= height[snapped, None] * n
+    return out, snapped
+
+
 def sample_surface(vertices: np.ndarray, faces: np.ndarray, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``count`` points uniformly on the surface (area-weighted) and their face normals."""
     rng = np.random.default_rng(seed)

@@ -66,7 +66,10 @@ def build_report(scene, cfg, alignment, proxy, stats: ColliderStats | None, view
             "marching_cubes_triangles": stats.marching_cubes_triangles,
             "floater_triangles_removed": stats.floater_triangles_removed,
             "small_component_triangles_removed": stats.small_component_triangles_removed,
-            "holes_filled": stats.holes_filled, "seconds": {k: round(v, 3) for k, v in stats.seconds.items()},
+            "holes_filled": stats.holes_filled,
+            "floor_flattening": {"band_m": stats.floor_flatten_band, "vertices": stats.floor_flattened_vertices,
+                                 "max_shift_m": stats.floor_flatten_max_shift},
+            "seconds": {k: round(v, 3) for k, v in stats.seconds.items()},
         }
         res = depth_residual(scene, proxy.transformed(np.linalg.inv(alignment.sim_from_scene.numpy())), views, cfg.collider.min_alpha)
         report["depth_residual_m"] = {k: None if res[k] is None else res[k] * s for k in ("mean", "median", "p90")}

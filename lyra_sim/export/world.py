@@ -30,6 +30,7 @@ from lyra_sim.export.alignment import (
 from lyra_sim.export.collider import (
     CollisionProxy,
     build_collision_proxy,
+    flatten_floor,
 )
 from lyra_sim.export.config import ExportCfg
 from lyra_sim.export.depth import (
@@ -179,6 +180,9 @@ def export_world(
         if sim and proxy is not None:
             band = None if cfg.alignment.floor_inlier_distance is None else cfg.alignment.floor_inlier_distance * alignment.scale
             tilt_after = angle_degrees(refit_floor(proxy, [0.0, 0.0, 1.0], 0.0, band).normal, [0, 0, 1])
+            # Measured before flattening: the tilt says how well the alignment fits the raw collider.
+            proxy = flatten_floor(proxy, cfg.collider, stats.voxel_size * alignment.scale, stats)
+            proxy_scene = proxy.transformed(torch.linalg.inv(alignment.sim_from_scene))
         spawn = find_spawn_points(proxy, cfg.spawn) if (sim and proxy is not None and cfg.spawn.enabled) else []
         timings["alignment_and_spawn"] = time.perf_counter() - t1
 

@@ -12,9 +12,11 @@ from scipy.spatial import cKDTree
 from lyra_sim.cameras import Cameras
 from lyra_sim.export import (
     ColliderCfg,
+    ColliderStats,
     CollisionProxy,
     DepthViews,
     build_collision_proxy,
+    flatten_floor,
     mesh_ops,
     read_obj,
     write_glb,
@@ -101,6 +103,32 @@ def test_simplify_to_budget_keeps_the_shape(room_views):
     a, _ = mesh_ops.sample_surface(proxy.vertices, proxy.faces, 5000)
     b, _ = mesh_ops.sample_surface(full.vertices, full.faces, 50_000)
     assert np.median(cKDTree(b).query(a)[0]) < 0.05
+
+
+def test_floor_flattening_snaps_the_rippled_floor_and_keeps_walls_and_steps():
+    """A 2 cm TSDF-like ripple on the floor goes onto z = 0; a wall down to the floor and a 12 cm
+    step (above the 1.5-voxel band of 6 cm) keep their shape."""
+    v, f = grid_mesh(n=20, size=2.0)
+    rng = np.random.default_rng(0)
+    v[:, 2] = 0.02 * np.sin(7 * v[:, 0]) * np.cos(5 * v[:, 1]) + rng.normal(0, 0.003, len(v))
+    step = v[:, 0] > 1.5
+    v[step, 2] += 0.12  # a raised platform (its ramp edge is two grid rows)
+    wall_v, wall_f = grid_mesh(n=4, size=1.0)
+    wall_v = wall_v[:, [2, 0, 1]] + [-0.01, 0.5, 0.0]  # the x = -0.01 plane, z from 0 to 1, normals +x
+    verts = np.concatenate([v, wall_v])
+    faces = np.concatenate([f, wall_f + len(v)])
+    stats = ColliderStats()
+    flat = flatten_floor(CollisionProxy(verts, faces), ColliderCfg(), voxel_size=0.04, stats=stats)
+    z = flat.vertices[:, 2]
+    floor = (~step) & (v[:, 0] < 1.4)
+    assert np.abs(z[: len(v)][floor]).max() == 0.0 and np.abs(v[floor, 2]).max() > 0.02
+    np.testing.assert_array_equal(flat.vertices[: len(v)][step], v[step])  # the platform stays 12 cm up
+    np.testing.assert_array_equal(flat.vertices[len(v):], wall_v)  # wall vertices face +x: untouched
+    np.testing.assert_array_equal(flat.faces, faces)
+    assert stats.floor_flatten_band == pytest.approx(0.06) and stats.floor_flattened_vertices >= floor.sum()
+    assert 0.02 < stats.floor_flatten_max_shift <= 0.06
+    off = flatten_floor(CollisionProxy(verts, faces), ColliderCfg(floor_flatten_voxels=0.0), voxel_size=0.04)
+    np.testing.assert_array_equal(off.vertices, verts)
 
 
 def test_obj_and_glb_files(tmp_path):

@@ -63,6 +63,10 @@ def test_world_files_stage_and_report(world, room_scene, room_output):
     assert report["collider"]["depth_source"] == "teacher"
     assert report["scale"]["source"] == "teacher"
     assert report["floor"]["tilt_after_degrees"] < 0.5
+    flattening = report["collider"]["floor_flattening"]
+    assert flattening["vertices"] > 0 and 0 < flattening["max_shift_m"] <= flattening["band_m"]
+    floor = np.abs(result.collider.vertices[:, 2]) < 1e-9
+    assert floor.sum() == flattening["vertices"]  # the flattened floor is exactly z = 0 in the exported collider
     assert report["floor"]["tilt_before_degrees"] > 5  # the input camera looks down a little
     assert 0 <= report["depth_residual_m"]["mean"] < 0.3 and report["depth_residual_m"]["p90"] is not None
     assert len(report["spawn_points"]) == len(read_spawn_points(stage)) >= 1

@@ -50,11 +50,6 @@ def test_ragdoll_comes_to_rest_on_the_floor(open_room, tmp_path):
         assert run.lies_at_rest(cfg), (run.robot, run.root_final, run.final_speed)
 
 
-@pytest.mark.xfail(strict=True, reason="known: with joint armature and centred soles the humanoid stands on flat ground and "
-                                       "3-degree slopes and at 7 of 8 spawn points; at spawn 4 the rigid PD stance rests on a TSDF "
-                                       "floor ripple (0.3-0.8 cm below the spawn height mid-sole, 2-4 cm under the toes) and "
-                                       "rocks forward past its 0.14 m sole margin (about 9 degrees); standing there needs a "
-                                       "balance controller or a flatter collider floor; see issue 7 note")
 def test_driven_humanoid_stands_for_three_seconds_at_every_spawn_point(scene_a, tmp_path):
     from lyra_sim.sim import open_scene
 
