@@ -86,6 +86,16 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_convert_gen3c(args: argparse.Namespace) -> int:
+    from lyra_sim.teachers.gen3c_convert import convert_gen3c_checkpoint
+
+    start = time.time()
+    out = convert_gen3c_checkpoint(args.ckpt_dir, args.out_dir, overwrite=args.overwrite)
+    print(f"wrote {out}/transformer and {out}/vae in {time.time() - start:.0f} s; "
+          f"add a depth model in {out}/depth and use it with --teacher gen3c --weights {out}")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     import torch
 
@@ -396,6 +406,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     ev.add_argument("--quiet", action="store_true", help="no progress bar or table")
     ev.set_defaults(func=_cmd_eval)
+
+    cg = sub.add_parser("convert-gen3c", help="convert GEN3C's released model.pt + Cosmos tokenizer to diffusers folders")
+    cg.add_argument("ckpt_dir", type=Path, help="folder with Gen3C-Cosmos-7B/model.pt and Cosmos-Tokenize1-CV8x8x8-720p/")
+    cg.add_argument("out_dir", type=Path, help="weights folder to create (transformer/, vae/)")
+    cg.add_argument("--overwrite", action="store_true", help="replace an existing OUT_DIR")
+    cg.set_defaults(func=_cmd_convert_gen3c)
 
     i = sub.add_parser("info", help="print what a 3DGS PLY holds")
     i.add_argument("scene", type=Path, help="3DGS PLY file")

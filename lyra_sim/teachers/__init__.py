@@ -27,3 +27,10 @@ __all__ += [
     "forward_warp",
     "load_depth_estimator",
 ]
+
+# GEN3C-style video teacher from local weights (issue 9 item 3).
+from lyra_sim.teachers.gen3c import Gen3CTeacher, Gen3CTeacherCfg
+from lyra_sim.teachers.gen3c_convert import convert_gen3c_checkpoint
+from lyra_sim.teachers.gen3c_sampler import Gen3CSamplerCfg
+
+__all__ += ["Gen3CSamplerCfg", "Gen3CTeacher", "Gen3CTeacherCfg", "convert_gen3c_checkpoint"]
