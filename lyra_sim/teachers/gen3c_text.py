@@ -10,6 +10,7 @@ keeps each one in a small file and loads T5 only when a prompt is not cached yet
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import torch
@@ -91,10 +92,13 @@ class TextEmbeddingCache:
         emb = self._encode(prompt)
         self._memory[prompt] = emb
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{torch.randint(1 << 30, ()).item()}")
-            torch.save({"prompt": prompt, "embedding": emb}, tmp)
-            tmp.replace(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".tmp{torch.randint(1 << 30, ()).item()}")
+                torch.save({"prompt": prompt, "embedding": emb}, tmp)
+                tmp.replace(path)
+            except OSError as err:  # a read-only weights folder: keep the embedding in memory only
+                warnings.warn(f"could not cache the T5 embedding in {path.parent} ({err}); set text_embedding_dir", stacklevel=2)
         return emb
 
     def _encode(self, prompt: str) -> Tensor:
