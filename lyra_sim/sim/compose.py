@@ -46,6 +46,7 @@ WORLD_RECORD_KEY = "lyra_sim_world"
 ENV_ROOT = "/World/envs"
 GROUND_PATH = "/World/Ground"
 FLOOR_HEIGHT_ATTR = "lyra:floorHeight"
+_ANGULAR_DRIVES = ("angular", "rotX", "rotY", "rotZ")
 SPAWN_INDEX_ATTR = "lyra:spawnIndex"
 SH_C0 = 0.28209479177387814  # zeroth real spherical-harmonic basis value
 
@@ -65,8 +66,16 @@ class WorldCfg:
     """Free gap between the turning circles of neighbouring scenes, metres. Defaults to 2.0."""
 
     robot_drives: bool = True
-    """Keep the robots' joint drives; False zeroes every drive's stiffness and damping (a
-    ragdoll). Defaults to True."""
+    """Keep the robots' joint drives; False makes ragdolls: every drive's stiffness is zeroed
+    and its damping set to ``ragdoll_joint_damping``. Defaults to True."""
+
+    ragdoll_joint_damping: float = 1.0
+    """Viscous damping left on every angular joint drive of a ragdoll, N m s/rad: an unpowered
+    joint still resists motion (gearbox friction and back-EMF in a robot, soft tissue in a
+    body). With none, a collapsed humanoid's hanging limbs swing as undamped pendulums for
+    seconds: of 48 builtin humanoids tipped over at spawn points of four exported rooms, 30 were
+    at rest (every link < 0.1 m/s) 3 s later without damping, 46 with 1 N m s/rad (2 N m s/rad:
+    also 46; much more made CPU PhysX unstable). Defaults to 1.0."""
 
     dome_light_intensity: float = 1000.0
     """``inputs:intensity`` of the dome light over all environments. Defaults to 1000."""
@@ -123,10 +132,12 @@ def add_scene(stage, prim_path: str, scene: ExportedScene, yaw: float = 0.0, off
     return xf
 
 
-def add_robot(stage, prim_path: str, robot: RobotSpec, position, yaw: float = 0.0, drives: bool = True):
+def add_robot(stage, prim_path: str, robot: RobotSpec, position, yaw: float = 0.0, drives: bool = True,
+              ragdoll_damping: float = 0.0):
     """Reference ``robot`` at ``prim_path`` standing on the floor point ``position`` [3] (parent
     frame, metres) facing ``yaw`` degrees. With ``drives=False`` every joint drive's stiffness
-    and damping is overridden to 0 (a ragdoll). Returns the robot Xform."""
+    is overridden to 0 and its damping to ``ragdoll_damping`` (N m s/rad; angular drives only,
+    linear ones get 0): a ragdoll. Returns the robot Xform."""
     from pxr import Gf, Sdf, Usd, UsdGeom
 
     xf = UsdGeom.Xform.Define(stage, prim_path)
@@ -140,8 +151,10 @@ def add_robot(stage, prim_path: str, robot: RobotSpec, position, yaw: float = 0.
             for name in prim.GetAppliedSchemas():
                 if name.startswith("PhysicsDriveAPI:"):
                     instance = name.split(":", 1)[1]
-                    for attr in ("stiffness", "damping"):
-                        prim.CreateAttribute(f"drive:{instance}:physics:{attr}", Sdf.ValueTypeNames.Float).Set(0.0)
+                    # UsdPhysics angular drives are per degree: N m s/deg.
+                    damping = ragdoll_damping * math.pi / 180.0 if instance in _ANGULAR_DRIVES else 0.0
+                    prim.CreateAttribute(f"drive:{instance}:physics:stiffness", Sdf.ValueTypeNames.Float).Set(0.0)
+                    prim.CreateAttribute(f"drive:{instance}:physics:damping", Sdf.ValueTypeNames.Float).Set(float(damping))
     return xf
 
 
@@ -323,7 +336,7 @@ def compose_world(scenes, robots, cfg: WorldCfg | None = None, draws: WorldDraws
             name = "Robot" if k == 0 else f"Robot_{k}"
             floor = robot_floor_point(scene, draw, k)
             floor[2] += robot.drop_height
-            xf = add_robot(stage, f"{env_path}/{name}", spec, floor, robot.yaw, cfg.robot_drives)
+            xf = add_robot(stage, f"{env_path}/{name}", spec, floor, robot.yaw, cfg.robot_drives, cfg.ragdoll_joint_damping)
             xf.GetPrim().GetAttribute(FLOOR_HEIGHT_ATTR).Set(float(floor[2] - robot.drop_height))
             xf.GetPrim().CreateAttribute(SPAWN_INDEX_ATTR, Sdf.ValueTypeNames.Int, custom=True).Set(int(robot.spawn))
     record = {

@@ -1,4 +1,4 @@
-"""lyra-sim's own articulated humanoid: capsule links, box soles, revolute and spherical joints, PD drives.
+"""lyra-sim's own articulated humanoid: capsule links, box soles, revolute and ball joints, PD drives.
 
 The Unitree H1/G1 assets live in Isaac Sim's asset store, which CPU tests and offline users
 cannot reach; this small humanoid stands in for them. It is authored in plain UsdPhysics, so
@@ -6,7 +6,7 @@ PhysX (Isaac Sim, or ``ovphysx`` on CPU) simulates it as a floating-base articul
 
     pelvis (articulation root) -- waist (revolute, pitch) -- torso -- neck (revolute) -- head
       |-- hip (revolute, pitch) -- thigh -- knee (revolute) -- shin -- ankle (revolute) -- foot
-      `-- (on torso) shoulder (spherical, undriven) -- upper arm -- elbow (revolute) -- forearm
+      `-- (on torso) shoulder (ball: D6, three rotations) -- upper arm -- elbow (revolute) -- forearm
 
 Frame and units: Z up, metres, kilograms, seconds; the asset origin is on the floor between
 the feet, so placing the robot's prim at a floor point stands it there. Standing height
@@ -15,7 +15,10 @@ collision/visual capsule; joint frames are unrotated, so a revolute joint's axis
 world axis of the standing pose. Drive targets are 0: the standing pose.
 
 UsdPhysics spherical joints take no drive (PhysX maps drives only onto revolute, prismatic and
-D6 joints), so the shoulders are undriven ball joints: the arms hang, a stable equilibrium.
+D6 joints), so the shoulders are D6 joints with translation locked and three limited, driven
+rotations, which PhysX simulates as an articulation spherical joint. An undriven ball joint
+cannot be damped either: a ragdoll's arm hanging off its body then swung as a pendulum for
+seconds.
 
 The packaged asset ``lyra_sim/assets/humanoid.usda`` is written by this module; regenerate it
 with ``python -m lyra_sim.sim.humanoid`` (a test checks the file matches this code).
@@ -50,9 +53,10 @@ class CapsuleLink:
 class JointSpec:
     """One joint between two links, anchored at ``anchor`` (metres, asset frame).
 
-    Revolute: ``axis`` is the rotation axis, ``limits`` (lower, upper) in degrees, ``drive`` is
-    (stiffness N m/rad, damping N m s/rad) or None. Spherical: ``axis`` is the cone axis
-    ("-Z": along a hanging limb), ``limits`` the two cone half-angles in degrees; never driven.
+    Revolute: ``axis`` is the rotation axis, ``limits`` (lower, upper) in degrees. Spherical (a
+    D6 joint): ``axis`` is the twist axis ("-Z": along a hanging limb), ``limits`` (swing, twist)
+    half-angles in degrees, the swing limit applying about each of the two axes across the limb.
+    ``drive`` is (stiffness N m/rad, damping N m s/rad) per rotation axis, or None.
     """
 
     name: str
@@ -110,7 +114,7 @@ def _joints() -> list[JointSpec]:
             JointSpec(s + "hip", "revolute", "pelvis", s + "thigh", (0.0, y_leg, 0.90), "Y", (-120.0, 30.0), (2500.0, 250.0)),
             JointSpec(s + "knee", "revolute", s + "thigh", s + "shin", (0.0, y_leg, 0.50), "Y", (0.0, 140.0), (2500.0, 250.0)),
             JointSpec(s + "ankle", "revolute", s + "shin", s + "foot", (0.0, y_leg, 0.10), "Y", (-45.0, 45.0), (4000.0, 400.0)),
-            JointSpec(s + "shoulder", "spherical", "torso", s + "upper_arm", (0.0, y_arm, 1.47), "-Z", (90.0, 90.0)),
+            JointSpec(s + "shoulder", "spherical", "torso", s + "upper_arm", (0.0, y_arm, 1.47), "-Z", (90.0, 80.0), (30.0, 3.0)),
             JointSpec(s + "elbow", "revolute", s + "upper_arm", s + "forearm", (0.0, y_arm, 1.18), "Y", (-140.0, 0.0), (30.0, 3.0)),
         ]
     return joints
@@ -129,8 +133,12 @@ class HumanoidCfg:
     """What :func:`author_humanoid` writes."""
 
     drives: bool = True
-    """PD drives on the revolute joints, holding the standing pose; False gives a ragdoll.
-    Defaults to True."""
+    """PD drives holding the standing pose; False gives a ragdoll (no stiffness, only
+    ``ragdoll_damping``). Defaults to True."""
+
+    ragdoll_damping: float = 1.0
+    """Viscous damping of every joint of the ragdoll (``drives=False``), N m s/rad: an unpowered
+    joint still resists motion. Defaults to 1.0 (as :attr:`lyra_sim.sim.WorldCfg.ragdoll_joint_damping`)."""
 
     stiffness_scale: float = 1.0
     """Multiplies every drive stiffness and damping. Defaults to 1.0."""
@@ -201,11 +209,17 @@ def author_humanoid(stage, path: str = ROOT_PATH, cfg: HumanoidCfg | None = None
             joint = UsdPhysics.RevoluteJoint.Define(stage, joint_path)
             joint.CreateLowerLimitAttr(float(spec.limits[0]))
             joint.CreateUpperLimitAttr(float(spec.limits[1]))
+            joint.CreateAxisAttr(spec.axis)
             axes = ("angular",)
         else:
-            joint = UsdPhysics.SphericalJoint.Define(stage, joint_path)
-            joint.CreateConeAngle0LimitAttr(float(spec.limits[0]))
-            joint.CreateConeAngle1LimitAttr(float(spec.limits[1]))
+            # A D6 joint: a limit with low > high locks its axis; rotX twists about the limb.
+            joint = UsdPhysics.Joint.Define(stage, joint_path)
+            swing, twist = (float(v) for v in spec.limits)
+            for axis, (low, high) in (("transX", (1.0, -1.0)), ("transY", (1.0, -1.0)), ("transZ", (1.0, -1.0)),
+                                      ("rotX", (-twist, twist)), ("rotY", (-swing, swing)), ("rotZ", (-swing, swing))):
+                limit = UsdPhysics.LimitAPI.Apply(joint.GetPrim(), axis)
+                limit.CreateLowAttr(low)
+                limit.CreateHighAttr(high)
             axes = ("rotX", "rotY", "rotZ")
         if cfg.armature > 0.0:
             # PhysxSchema's multiple-apply PhysxJointAxisAPI, one instance per joint axis ("angular"
@@ -213,10 +227,9 @@ def author_humanoid(stage, path: str = ROOT_PATH, cfg: HumanoidCfg | None = None
             for axis in axes:
                 joint.GetPrim().AddAppliedSchema(f"PhysxJointAxisAPI:{axis}")
                 joint.GetPrim().CreateAttribute(f"physxJointAxis:{axis}:armature", Sdf.ValueTypeNames.Float).Set(float(cfg.armature))
-        # PhysX takes a spherical joint's cone about the joint frame's X axis only, so the frame is
-        # turned to put X along the cone axis (-Z: 90 degrees about Y).
+        # PhysX twists a spherical joint about the joint frame's X axis, so the frame is turned to
+        # put X along the limb (-Z: 90 degrees about Y).
         frame = Gf.Quatf(1.0) if spec.axis != "-Z" else Gf.Quatf(math.sqrt(0.5), 0.0, math.sqrt(0.5), 0.0)
-        joint.CreateAxisAttr("X" if spec.axis == "-Z" else spec.axis)
         joint.CreateBody0Rel().SetTargets([f"{path}/{spec.parent}"])
         joint.CreateBody1Rel().SetTargets([f"{path}/{spec.child}"])
         joint.CreateLocalPos0Attr(anchor - centers[spec.parent])
@@ -225,14 +238,18 @@ def author_humanoid(stage, path: str = ROOT_PATH, cfg: HumanoidCfg | None = None
         joint.CreateLocalRot1Attr(frame)
         if spec.drive is not None:
             kp, kd = spec.drive
-            scale = cfg.stiffness_scale if cfg.drives else 0.0
-            drive = UsdPhysics.DriveAPI.Apply(joint.GetPrim(), "angular")
-            drive.CreateTypeAttr("force")
-            drive.CreateTargetPositionAttr(0.0)
-            # UsdPhysics angular drives are per degree: N m/deg and N m s/deg.
-            drive.CreateStiffnessAttr(float(kp * scale * math.pi / 180.0))
-            drive.CreateDampingAttr(float(kd * scale * math.pi / 180.0))
-            drive.CreateMaxForceAttr(float(cfg.max_torque))
+            if cfg.drives:
+                kp, kd = kp * cfg.stiffness_scale, kd * cfg.stiffness_scale
+            else:
+                kp, kd = 0.0, cfg.ragdoll_damping
+            for axis in axes:
+                drive = UsdPhysics.DriveAPI.Apply(joint.GetPrim(), axis)
+                drive.CreateTypeAttr("force")
+                drive.CreateTargetPositionAttr(0.0)
+                # UsdPhysics angular drives are per degree: N m/deg and N m s/deg.
+                drive.CreateStiffnessAttr(float(kp * math.pi / 180.0))
+                drive.CreateDampingAttr(float(kd * math.pi / 180.0))
+                drive.CreateMaxForceAttr(float(cfg.max_torque))
     return root
 
 

@@ -1,11 +1,20 @@
 """compose_world on in-memory stages: payloads, transforms, one physics scene, robots at spawn points."""
 
+import math
+
 import numpy as np
 import pytest
 from pxr import Usd, UsdGeom, UsdLux, UsdPhysics
 
 from lyra_sim.errors import InvalidInputError
-from lyra_sim.sim import WorldCfg, compose_world, open_scene, read_world_record, set_collider_visibility, write_world
+from lyra_sim.sim import (
+    WorldCfg,
+    compose_world,
+    open_scene,
+    read_world_record,
+    set_collider_visibility,
+    write_world,
+)
 from lyra_sim.sim.compose import FLOOR_HEIGHT_ATTR, grid_origins
 from lyra_sim.sim.humanoid import ASSET_PATH
 
@@ -80,7 +89,11 @@ def test_material_and_ragdoll_overrides(scene_a):
         assert mat.GetAttribute("physics:dynamicFriction").Get() == pytest.approx(d.dynamic_friction)
         assert d.dynamic_friction <= d.static_friction
     knee = stage.GetPrimAtPath("/World/envs/env_0000/Robot/joints/left_knee")
-    assert knee.GetAttribute("drive:angular:physics:stiffness").Get() == 0.0
+    shoulder = stage.GetPrimAtPath("/World/envs/env_0000/Robot/joints/left_shoulder")
+    passive = WorldCfg().ragdoll_joint_damping * math.pi / 180.0  # N m s/deg
+    for prim, axis in ((knee, "angular"), (shoulder, "rotX"), (shoulder, "rotY"), (shoulder, "rotZ")):
+        assert prim.GetAttribute(f"drive:{axis}:physics:stiffness").Get() == 0.0
+        assert prim.GetAttribute(f"drive:{axis}:physics:damping").Get() == pytest.approx(passive) and passive > 0
     driven = compose_world([scene_a], "builtin", WorldCfg(num_envs=1))
     assert driven.GetPrimAtPath("/World/envs/env_0000/Robot/joints/left_knee").GetAttribute(
         "drive:angular:physics:stiffness").Get() > 10.0

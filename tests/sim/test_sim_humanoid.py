@@ -1,9 +1,19 @@
 """The packaged humanoid: reproducible from code, a valid UsdPhysics articulation, metre scale."""
 
+import math
+
 import pytest
 from pxr import Usd, UsdGeom, UsdPhysics
 
-from lyra_sim.sim.humanoid import ASSET_PATH, JOINTS, LINKS, STANDING_HEIGHT, HumanoidCfg, humanoid_stage, humanoid_usda
+from lyra_sim.sim.humanoid import (
+    ASSET_PATH,
+    JOINTS,
+    LINKS,
+    STANDING_HEIGHT,
+    HumanoidCfg,
+    humanoid_stage,
+    humanoid_usda,
+)
 
 
 def test_packaged_asset_matches_the_generator():
@@ -20,9 +30,18 @@ def test_asset_is_a_floating_articulation_in_metres():
     assert [str(p.GetPath()) for p in roots] == ["/Humanoid/pelvis"]
     assert sum(UsdPhysics.MassAPI(p).GetMassAttr().Get() for p in links) == pytest.approx(60.4)
     kinds = {p.GetTypeName() for p in stage.Traverse() if p.IsA(UsdPhysics.Joint)}
-    assert kinds == {"PhysicsRevoluteJoint", "PhysicsSphericalJoint"}
-    driven = [p for p in stage.Traverse() if p.HasAPI(UsdPhysics.DriveAPI, "angular")]
-    assert len(driven) == sum(j.drive is not None for j in JOINTS) == 10
+    assert kinds == {"PhysicsRevoluteJoint", "PhysicsJoint"}  # the shoulders are D6 ball joints
+    revolute = [p for p in stage.Traverse() if p.HasAPI(UsdPhysics.DriveAPI, "angular")]
+    assert len(revolute) == sum(j.drive is not None and j.kind == "revolute" for j in JOINTS) == 10
+    for side in ("left", "right"):
+        shoulder = stage.GetPrimAtPath(f"/Humanoid/joints/{side}_shoulder")
+        for axis in ("transX", "transY", "transZ"):  # low > high: locked
+            limit = UsdPhysics.LimitAPI(shoulder, axis)
+            assert limit.GetLowAttr().Get() > limit.GetHighAttr().Get()
+        for axis, bound in (("rotX", 80.0), ("rotY", 90.0), ("rotZ", 90.0)):
+            limit = UsdPhysics.LimitAPI(shoulder, axis)
+            assert (limit.GetLowAttr().Get(), limit.GetHighAttr().Get()) == (-bound, bound)
+            assert UsdPhysics.DriveAPI(shoulder, axis).GetStiffnessAttr().Get() > 0
     # The joint tree spans every link once (each link but the root has one inbound joint).
     children = [j.child for j in JOINTS]
     assert sorted(children) == sorted(link.name for link in LINKS if link.name != "pelvis")
@@ -43,8 +62,11 @@ def test_joint_anchors_agree_between_both_links():
         assert (a - b).GetLength() < 1e-6 and (a - type(a)(*spec.anchor)).GetLength() < 1e-6
 
 
-def test_ragdoll_variant_has_no_drive_stiffness():
-    stage = humanoid_stage(HumanoidCfg(drives=False))
-    for p in stage.Traverse():
-        if p.HasAPI(UsdPhysics.DriveAPI, "angular"):
-            assert UsdPhysics.DriveAPI(p, "angular").GetStiffnessAttr().Get() == 0.0
+def test_ragdoll_variant_has_no_drive_stiffness_only_passive_damping():
+    stage = humanoid_stage(HumanoidCfg(drives=False, ragdoll_damping=2.0))
+    drives = [UsdPhysics.DriveAPI(p, axis) for p in stage.Traverse() for axis in ("angular", "rotX", "rotY", "rotZ")
+              if p.HasAPI(UsdPhysics.DriveAPI, axis)]
+    assert len(drives) == 10 + 2 * 3
+    for drive in drives:
+        assert drive.GetStiffnessAttr().Get() == 0.0
+        assert drive.GetDampingAttr().Get() == pytest.approx(2.0 * math.pi / 180.0)  # N m s/deg
