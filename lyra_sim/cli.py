@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from lyra_sim.errors import LyraSimError
+from lyra_sim.errors import InvalidInputError, LyraSimError
 
 
 def _parse_color(text: str) -> tuple[float, float, float]:
@@ -124,6 +124,16 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_trajectories(text: str) -> list[str]:
+    from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES
+
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in LYRA_TRAJECTORIES]
+    if not names or unknown:
+        raise InvalidInputError(f"--trajectories: unknown {unknown or 'empty list'}; choose from {', '.join(LYRA_TRAJECTORIES)}")
+    return names
+
+
 def _cmd_sdg(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -137,6 +147,8 @@ def _cmd_sdg(args: argparse.Namespace) -> int:
     teacher = ProceduralTeacher(codec=args.codec, shadows=not args.no_shadows)
     defaults = {"num_frames": args.frames, "width": args.width, "height": args.height, "dynamic": args.dynamic,
                 "movement_factor": args.movement}
+    if args.trajectories:
+        defaults["trajectories"] = tuple(_parse_trajectories(args.trajectories))
     mine = sum(1 for i in range(args.num_scenes) if shard.owns(i))
     columns = [TextColumn("[bold]sdg {task.fields[shard]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
     t0 = time.perf_counter()
@@ -266,7 +278,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     cfg = EvalCfg(decoder=str(args.decoder), data=[str(d) for d in args.data], holdout=args.holdout, max_scenes=args.max_scenes,
                   image_size=args.image_size, num_input_trajectories=args.trajectories, inputs=args.inputs, lpips=args.lpips,
-                  geometry=not args.no_geometry, device=args.device or "auto")
+                  geometry=not args.no_geometry, device=args.device or "auto", dynamic_times=args.times)
     total = len(select_scenes(cfg.data, cfg.holdout, cfg.max_scenes))
     with Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=args.quiet) as progress:
         task = progress.add_task("eval", total=total)
@@ -324,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--height", type=int, default=176, help="frame height (default: 176)")
     g.add_argument("--movement", type=float, default=1.0, help="trajectory movement factor (default: 1)")
     g.add_argument("--dynamic", action="store_true", help="moving scenes, 12 trajectories (6 + time-flipped copies)")
+    g.add_argument("--trajectories", default=None,
+                   help="comma-separated subset of Lyra's camera paths, e.g. left,right,zoom_out (default: all six)")
     g.add_argument("--codec", default="dct", help="latent codec: dct | dct-t1 | dct-t4 | dct-t8 (default: dct = dct-t8)")
     g.add_argument("--no-shadows", action="store_true", help="skip shadow rays (about 1.5x faster)")
     g.add_argument("--quiet", action="store_true")
@@ -402,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--inputs", choices=["auto", "latents", "frames"], default="auto", help="stored latents or encoded frames (default: auto)")
     ev.add_argument("--lpips", choices=["auto", "on", "off"], default="auto", help="LPIPS-VGG from local weights (default: auto)")
     ev.add_argument("--no-geometry", action="store_true", help="skip Chamfer / F-score against ground-truth meshes")
+    ev.add_argument("--times", type=int, default=5, help="dynamic scenes: score this many evenly spaced times (default: 5)")
     ev.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     ev.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     ev.add_argument("--quiet", action="store_true", help="no progress bar or table")
