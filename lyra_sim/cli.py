@@ -1,6 +1,7 @@
 """The ``lyra-sim`` command line.
 
 Subcommands:
+    generate a prompt / image / video -> a simulation-ready world (teacher, decoder, export, previews)
     render   fly-through PNG frames, an MP4 and a contact sheet of a 3DGS PLY
     sdg      synthetic training data: a teacher renders prompts into Lyra-layout scenes
     info     what a 3DGS PLY holds: count, SH degree, bounds, opacity and scale statistics
@@ -122,6 +123,86 @@ def _cmd_info(args: argparse.Namespace) -> int:
         bar = "#" * int(round(width * c / max(counts.max().item(), 1)))
         print(f"  {i / 10:.1f}-{(i + 1) / 10:.1f} {int(c):>10,} {bar}")
     return 0
+
+
+def _generate_cfg_from_args(args: argparse.Namespace):
+    from lyra_sim.pipeline import load_generate_cfg
+    from lyra_sim.pipeline.config import REPO_CONFIGS
+
+    path = args.config if args.config else (REPO_CONFIGS / "default.yaml" if (REPO_CONFIGS / "default.yaml").is_file() else None)
+    cfg = load_generate_cfg(path, args.overrides)
+    # Flags given on the command line win over the config file and the overrides.
+    if args.teacher is not None:
+        cfg.teacher.name = args.teacher
+    if args.weights is not None:
+        cfg.teacher.weights = str(args.weights)
+    if args.decoder is not None:
+        cfg.decoder.weights = str(args.decoder)
+    if args.device is not None:
+        cfg.device = args.device
+    if args.seed is not None:
+        cfg.seed = args.seed
+    if args.times is not None:
+        try:
+            cfg.times = [float(t) for t in args.times.split(",") if t.strip()]
+        except ValueError:
+            raise InvalidInputError(f"--times must be comma-separated numbers in [0, 1], e.g. 0,0.5,1; got {args.times!r}") from None
+    if args.dynamic or args.video is not None:
+        cfg.dynamic = True
+    return cfg
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from lyra_sim.pipeline import STAGES, LyraPipeline
+    from lyra_sim.pipeline.batch import generate_batch, parse_shard, read_prompts
+
+    given = [x for x in (args.prompt, args.image, args.video, args.prompts) if x is not None]
+    if not given:
+        raise InvalidInputError("nothing to generate from: give --prompt TEXT, --image PATH, --video PATH or --prompts FILE")
+    if args.prompts is not None and len(given) > 1:
+        raise InvalidInputError("--prompts FILE makes one world per line; do not combine it with --prompt/--image/--video")
+    if args.shard and args.prompts is None:
+        raise InvalidInputError("--shard i/N splits a --prompts FILE between machines; it needs --prompts")
+    cfg = _generate_cfg_from_args(args)
+    console = Console(stderr=True, quiet=args.quiet)
+    pipe = LyraPipeline(cfg)
+    t0 = time.perf_counter()
+
+    if args.prompts is not None:
+        prompts = read_prompts(args.prompts)
+        shard = parse_shard(args.shard)
+        pipe.teacher()  # fail on missing weights before the first world
+        result = generate_batch(prompts, args.out, pipe, shard,
+                                on_world=lambda k, name, status: console.print(f"[{k + 1}/{len(prompts)}] {name}: {status}"))
+        console.print(f"{len(result.made)} made, {len(result.skipped)} already there, {len(result.failed)} failed "
+                      f"in {time.perf_counter() - t0:.1f} s; index: {result.index}")
+        return 1 if result.failed else 0
+
+    def on_stage(name: str, seconds: float | None) -> None:
+        step = STAGES.index(name) + 1
+        if seconds is None:
+            console.print(f"[bold][{step}/{len(STAGES)}] {name}[/bold] ...")
+        else:
+            console.print(f"      {name} done in {seconds:.1f} s")
+
+    def on_frame(i: int, total: int) -> None:
+        if (i + 1) % max(1, total // 4) == 0 or i + 1 == total:
+            console.print(f"      fly-through frame {i + 1}/{total}")
+
+    result = pipe(args.out, prompt=args.prompt, image=args.image, video=args.video, overwrite=args.overwrite,
+                  on_stage=on_stage, on_preview_frame=on_frame)
+    if not args.quiet:
+        from lyra_sim.export import format_report
+
+        gen = result.report["generate"]
+        print(format_report(result.report))
+        quality = gen["self_consistency"][0]
+        print(f"{sum(gen['gaussians']):,} Gaussians; renders vs teacher frames: {quality['psnr_db']:.2f} dB PSNR, SSIM "
+              f"{quality['ssim']:.3f}; physics check: {result.report['physics_check'].get('status')}")
+        print(f"wrote {len(result.files)} files to {result.out_dir} in {time.perf_counter() - t0:.1f} s")
+    return 0 if result.report["physics_check"].get("status") != "failed" else 1
 
 
 def _parse_trajectories(text: str) -> list[str]:
@@ -427,6 +508,26 @@ def build_parser() -> argparse.ArgumentParser:
     cg.add_argument("out_dir", type=Path, help="weights folder to create (transformer/, vae/)")
     cg.add_argument("--overwrite", action="store_true", help="replace an existing OUT_DIR")
     cg.set_defaults(func=_cmd_convert_gen3c)
+
+    gen = sub.add_parser("generate", help="a prompt / image / video -> a simulation-ready world (USD, collider, spawn points, previews)")
+    gen.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides of the config (e.g. teacher.width=320)")
+    gen.add_argument("--prompt", default=None, help="text description of the scene")
+    gen.add_argument("--image", type=Path, default=None, help="input image (image teachers, e.g. --teacher gen3c)")
+    gen.add_argument("--video", type=Path, default=None, help="input video -> 4D scene (needs a video teacher)")
+    gen.add_argument("--prompts", type=Path, default=None, help="batch: a text file, one prompt per line; one world each")
+    gen.add_argument("--shard", default=None, help="batch: i/N, make only worlds k with k %% N == i")
+    gen.add_argument("--out", type=Path, required=True, help="output folder (batch: one sub-folder per world)")
+    gen.add_argument("--seed", type=int, default=None, help="seed (default: the config's, 0)")
+    gen.add_argument("--teacher", default=None, help="procedural (embedded, default) | gen3c (needs --weights)")
+    gen.add_argument("--weights", type=Path, default=None, help="the teacher's local weights folder")
+    gen.add_argument("--decoder", default=None, help="decoder folder from `lyra-sim train`, or embedded (default)")
+    gen.add_argument("--dynamic", action="store_true", help="a moving scene, decoded at --times by the time-conditioned decoder")
+    gen.add_argument("--times", default=None, help="dynamic: comma-separated times in [0, 1], e.g. 0,0.5,1")
+    gen.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    gen.add_argument("--config", type=Path, default=None, help="generate config YAML (default: configs/generate/default.yaml)")
+    gen.add_argument("--overwrite", action="store_true", help="replace an existing output folder (once the new one is complete)")
+    gen.add_argument("--quiet", action="store_true", help="no progress or report")
+    gen.set_defaults(func=_cmd_generate)
 
     i = sub.add_parser("info", help="print what a 3DGS PLY holds")
     i.add_argument("scene", type=Path, help="3DGS PLY file")

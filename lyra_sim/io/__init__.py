@@ -1,5 +1,5 @@
 """File-system helpers shared by every writer: atomic, non-clobbering output."""
 
-from lyra_sim.io.atomic import atomic_output, check_writable
+from lyra_sim.io.atomic import atomic_directory, atomic_output, check_writable
 
-__all__ = ["atomic_output", "check_writable"]
+__all__ = ["atomic_directory", "atomic_output", "check_writable"]

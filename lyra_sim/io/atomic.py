@@ -65,3 +65,48 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield an empty staging folder next to ``path``; it becomes ``path`` on success.
+
+    Everything a run writes goes into the staging folder, so an error (or Ctrl-C) leaves no
+    half-written output: the staging folder is removed and ``path`` is untouched. An existing
+    non-empty ``path`` is an :class:`OutputExistsError` up front unless ``overwrite``; then the
+    old folder is swapped out only once the new one is complete.
+
+    Raises:
+        OutputExistsError: ``path`` holds files and ``overwrite`` is False.
+        InvalidInputError: ``path`` is a file, or its parent cannot be written.
+    """
+    import shutil
+
+    from lyra_sim.errors import InvalidInputError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InvalidInputError(f"{path} is a file; give a folder for the outputs")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise OutputExistsError(path)
+    parent = path.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=parent))
+    except OSError as err:
+        raise InvalidInputError(f"cannot write to {parent}: {err.strerror or err}; choose another output folder") from None
+    try:
+        yield staging
+        os.chmod(staging, 0o777 & ~_umask())
+        if path.is_dir():
+            if any(path.iterdir()) and not overwrite:
+                raise OutputExistsError(path)  # someone else filled it meanwhile
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
+            os.replace(path, old / "previous")
+            os.replace(staging, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, path)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

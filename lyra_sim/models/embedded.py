@@ -18,6 +18,7 @@ EMBEDDED_NAME = "embedded"
 """What ``--decoder`` accepts for the shipped decoder."""
 
 EMBEDDED_DECODER_DIR = Path(__file__).resolve().parents[1] / "assets" / "embedded_decoder"
+EMBEDDED_DYNAMIC_DECODER_DIR = EMBEDDED_DECODER_DIR.parent / "embedded_dynamic_decoder"
 MODEL_CARD = EMBEDDED_DECODER_DIR.parent / "MODEL_CARD.md"
 
 
@@ -29,6 +30,16 @@ def embedded_decoder_dir() -> Path:
             "(pip install -e . from the repository) or pass --decoder with a folder written by `lyra-sim train`"
         )
     return EMBEDDED_DECODER_DIR
+
+
+def embedded_dynamic_decoder_dir() -> Path:
+    """The shipped time-conditioned decoder's folder (video -> 4D); an error if it is missing."""
+    if not (EMBEDDED_DYNAMIC_DECODER_DIR / "config.yaml").is_file() or not (EMBEDDED_DYNAMIC_DECODER_DIR / "model.safetensors").is_file():
+        raise MissingWeightsError(
+            f"{EMBEDDED_DYNAMIC_DECODER_DIR}: no embedded dynamic decoder in this installation; train one with "
+            "`lyra-sim train --config configs/train/embedded_dynamic_cpu.yaml` and pass decoder.weights=<run>/decoder"
+        )
+    return EMBEDDED_DYNAMIC_DECODER_DIR
 
 
 def load_embedded_decoder(device: str | torch.device = "cpu"):

@@ -1,0 +1,142 @@
+"""One configuration for ``lyra-sim generate``: teacher, decoder, export, previews.
+
+Loaded like every lyra-sim config (:func:`lyra_sim.config.load_structured`): the defaults
+below, then a YAML file (``configs/generate/*.yaml``), then dotted ``key=value`` overrides
+(``teacher.width=320 export.collider.voxel_size=0.05``). The resolved config is written next
+to the outputs as ``config.yaml``, so ``lyra-sim generate --config OUT/config.yaml`` remakes
+the same world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES
+from lyra_sim.export.config import ExportCfg
+
+REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "generate"
+
+
+@dataclass
+class TeacherSettings:
+    """Which teacher renders the input along the camera paths, and at what size."""
+
+    name: str = "procedural"
+    """"procedural" (embedded, weight-free) or "gen3c" (local weights); see
+    :mod:`lyra_sim.teachers.registry`. Defaults to "procedural"."""
+    weights: str | None = None
+    """Local weights folder of a teacher that needs one. Defaults to None."""
+    num_frames: int = 25
+    """Frames per trajectory; 1 + k * the codec's temporal compression (8): 9, 17, 25, ...,
+    121 (Lyra). Defaults to 25."""
+    width: int = 160
+    """Frame width in pixels; a multiple of 16 (codec 8x8 blocks x patch 2). Defaults to 160."""
+    height: int = 96
+    """Frame height in pixels; a multiple of 16. Defaults to 96."""
+    trajectories: list[str] = field(default_factory=lambda: list(LYRA_TRAJECTORIES))
+    """Camera paths (Lyra's six by default). Defaults to all six."""
+    movement_factor: float = 1.0
+    """Scales how far each path moves (GEN3C's movement distance factor). Defaults to 1.0."""
+    options: dict = field(default_factory=dict)
+    """Teacher-specific settings (procedural: ``shadows``; gen3c: ``num_steps``, ``offload``, ...).
+    Defaults to {} (procedural: shadows on)."""
+
+
+@dataclass
+class DecoderSettings:
+    """The latent Gaussian decoder and how it reads the teacher's videos."""
+
+    weights: str = "embedded"
+    """A decoder folder (``lyra-sim train`` output) or "embedded" (shipped in the package; its
+    time-conditioned twin is used for dynamic scenes when one is shipped). Defaults to "embedded"."""
+    fuse: Literal["per_trajectory", "joint"] = "per_trajectory"
+    """"joint": all trajectories in one token sequence (Lyra's multi-view fusion; what a decoder
+    trained on several input trajectories expects); "per_trajectory": decode each trajectory
+    alone and concatenate the Gaussians (what the embedded decoder, trained on one trajectory at
+    a time, expects; same frame, 7x faster on CPU). Defaults to "per_trajectory"."""
+    image_size: list[int] | None = field(default_factory=lambda: [48, 80])
+    """Decode at [H, W] (frames are resized; latents re-encoded); None uses the teacher's size.
+    Defaults to [48, 80], the size the embedded decoder was trained at (decoding there gives
+    its model-card quality; larger sizes give more, wider-blurred Gaussians and slower previews)."""
+    keep_fraction: float | None = 0.5
+    """Opacity pruning: keep this fraction of the Gaussians (Lyra keeps 0.2 of 121-frame
+    outputs); None keeps all. Defaults to 0.5."""
+    inputs: Literal["auto", "latents", "frames"] = "auto"
+    """"latents": the teacher's own latents (its codec must be the decoder's); "frames": encode
+    the teacher's frames with the decoder's codec; "auto": latents when they fit. Defaults to "auto"."""
+
+
+@dataclass
+class PreviewSettings:
+    """What a person looks at: a fly-through video and a contact sheet."""
+
+    enabled: bool = True
+    """Write preview.mp4 and preview.png. Defaults to True."""
+    frames: int = 24
+    """Fly-through length in frames. Defaults to 24 (the CPU rasteriser takes about 1-2 s per
+    160x96 frame of the embedded decoder's wide splats; raise it on a GPU)."""
+    width: int = 160
+    """Fly-through width. Defaults to 160."""
+    height: int = 96
+    """Fly-through height. Defaults to 96."""
+    fps: int = 12
+    """Video frame rate. Defaults to 12."""
+    trajectory: str = "clockwise"
+    """A Lyra path name, "orbit", or "auto" (see ``lyra-sim render``). Defaults to "clockwise"."""
+    views: int = 3
+    """Columns of the contact sheet (teacher frame / render / depth / collider rows). Defaults to 3."""
+
+
+@dataclass
+class GenerateCfg:
+    """Everything ``lyra-sim generate`` does (every stage's settings; see the module docstring)."""
+
+    seed: int = 0
+    """The same request, config and seed give the same scene.ply bytes. Defaults to 0."""
+    device: str = "auto"
+    """"auto" (cuda if available), "cpu" or "cuda". Defaults to "auto"."""
+    teacher: TeacherSettings = field(default_factory=TeacherSettings)
+    """The teacher. Defaults to TeacherSettings()."""
+    decoder: DecoderSettings = field(default_factory=DecoderSettings)
+    """The decoder. Defaults to DecoderSettings()."""
+    collider_depth: Literal["auto", "decoded", "teacher", "rendered"] = "auto"
+    """Depth fused into the collision proxy: the decoder's per-pixel decoded depth (Lyra's
+    output path), the teacher's depth, or expected depth rendered from the Gaussians. "auto":
+    the teacher's when it is exact geometry (the procedural teacher's ray-cast depth), else the
+    decoded depth. Measured on "a living room" with the embedded decoder: decoded depth (one
+    value per 4x4 pixels at 48x80, AbsRel 0.2) gives a wavy floor and 0 spawn points; the
+    teacher's depth gives 8 spawn points and 16/16 drop-test bodies at rest. Defaults to "auto"."""
+    use_teacher_frame: bool = True
+    """When the teacher knows gravity and metres (the procedural teacher does), place the world
+    with them instead of estimating them from the collider. Defaults to True."""
+    physics_check: bool = True
+    """Drop test bodies at the spawn points with PhysX (when ``ovphysx`` is installed; the
+    report says "skipped" otherwise). Defaults to True."""
+    times: list[float] | None = None
+    """Dynamic scenes (``--video`` or ``dynamic``): decode one scene per time in [0, 1].
+    Defaults to None."""
+    dynamic: bool = False
+    """Ask the teacher for a moving scene and decode it with the time-conditioned decoder.
+    Defaults to False."""
+    export: ExportCfg = field(default_factory=lambda: ExportCfg(usd_format="usdz", previews=False))
+    """USD, collider, gravity/scale, spawn points (``lyra-sim export``'s settings); a single
+    ``scene.usdz`` by default; preview.png replaces export's report.png. Defaults to
+    ExportCfg(usd_format="usdz", previews=False)."""
+    preview: PreviewSettings = field(default_factory=PreviewSettings)
+    """Previews. Defaults to PreviewSettings()."""
+
+
+def load_generate_cfg(path: str | Path | None = None, overrides=()) -> GenerateCfg:
+    """:class:`GenerateCfg` from defaults, then ``path`` (YAML), then ``key=value`` overrides."""
+    from lyra_sim.config import load_structured
+
+    return load_structured(GenerateCfg, path, overrides, what="generate config", hint="see configs/generate/")
+
+
+def config_yaml(cfg: GenerateCfg) -> str:
+    """``cfg`` as the YAML ``load_generate_cfg`` reads back."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))

@@ -1,0 +1,383 @@
+"""``LyraPipeline``: prompt / image / video -> teacher -> decoder -> Gaussians -> sim-ready world.
+
+Stages (each timed in ``report.json``):
+
+1. **teacher**: render the input along the camera paths (frames, cameras, latents, depth);
+2. **decode**: the latent Gaussian decoder turns the latents + camera rays into pixel-aligned
+   Gaussians and a decoded depth map per frame (:mod:`lyra_sim.pipeline.decode`); opacity
+   pruning; a self-consistency score (Gaussians rendered at the teacher's cameras vs its frames);
+3. **export**: ``scene.ply``, USD Gaussians + collider fused from the decoded depth + gravity and
+   metric scale + spawn points in one ``scene.usdz`` (:func:`lyra_sim.export.export_world`);
+4. **physics**: drop test bodies at the spawn points with PhysX (where ``ovphysx`` installs);
+5. **previews**: ``preview.png`` (contact sheet) and ``preview.mp4`` (fly-through).
+
+Everything is written into a staging folder that becomes ``out_dir`` only when every stage has
+succeeded (:func:`lyra_sim.io.atomic_directory`): a failed run leaves nothing half-written and
+an existing world is never replaced without ``overwrite``.
+
+``LyraPipeline.from_pretrained(dir)`` / ``save_pretrained(dir)`` store the config
+(``pipeline.yaml``) and the decoder (``decoder/``), like diffusers pipelines; "embedded" is the
+bundled default, which needs no download.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from lyra_sim.errors import InvalidInputError, MissingWeightsError
+from lyra_sim.gaussians import GaussianScene
+from lyra_sim.pipeline.config import GenerateCfg, config_yaml, load_generate_cfg
+from lyra_sim.pipeline.decode import DecodedScene, decode_videos
+from lyra_sim.pipeline.inputs import check_prompt, check_request, read_image, read_video
+
+PIPELINE_CONFIG = "pipeline.yaml"
+PIPELINE_DECODER = "decoder"
+EMBEDDED = "embedded"
+
+STAGES = ("teacher", "decode", "export", "physics", "previews")
+"""The stages, in order, as reported to ``on_stage`` and in ``report.json``."""
+
+
+@dataclass
+class GenerateResult:
+    """What :meth:`LyraPipeline.__call__` made.
+
+    Attributes:
+        out_dir: the output folder.
+        files: output name -> path (``ply``, ``usd``, ``collider_obj``, ``preview_png``, ...).
+        report: the contents of ``report.json`` (export report + ``generate`` section).
+        scenes: the decoded Gaussians in the scene frame (one; one per time when dynamic).
+        timings: seconds per stage.
+    """
+
+    out_dir: Path
+    files: dict[str, Path]
+    report: dict
+    scenes: list[GaussianScene] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class LyraPipeline:
+    """The whole method with one config (see the module docstring).
+
+    Args:
+        cfg: every stage's settings.
+        decoder: an already loaded decoder (else loaded from ``cfg.decoder.weights``).
+    """
+
+    def __init__(self, cfg: GenerateCfg | None = None, decoder=None):
+        self.cfg = cfg or GenerateCfg()
+        self._decoder = decoder
+
+    # ------------------------------------------------------------------ loading and saving
+    @classmethod
+    def from_pretrained(cls, path: str | Path = EMBEDDED, overrides: Sequence[str] = ()) -> LyraPipeline:
+        """A pipeline from a folder written by :meth:`save_pretrained`, or "embedded" (the default).
+
+        Raises:
+            MissingWeightsError: the folder has no ``pipeline.yaml``.
+        """
+        if str(path) == EMBEDDED and not Path(path).exists():
+            return cls(load_generate_cfg(None, overrides))
+        folder = Path(path)
+        if not (folder / PIPELINE_CONFIG).is_file():
+            raise MissingWeightsError(f"{folder}: no {PIPELINE_CONFIG} here; expected a folder written by "
+                                      "LyraPipeline.save_pretrained (pipeline.yaml + decoder/), or 'embedded'")
+        cfg = load_generate_cfg(folder / PIPELINE_CONFIG, overrides)
+        if (folder / PIPELINE_DECODER).is_dir() and cfg.decoder.weights in (PIPELINE_DECODER, f"./{PIPELINE_DECODER}"):
+            cfg.decoder.weights = str(folder / PIPELINE_DECODER)
+        return cls(cfg)
+
+    def save_pretrained(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write ``pipeline.yaml`` and ``decoder/`` (the decoder's config + safetensors) to ``path``.
+
+        Teacher weights are referenced by path, never copied.
+        """
+        from lyra_sim.io import atomic_directory
+        from lyra_sim.models import save_decoder
+
+        cfg = _copy_cfg(self.cfg)
+        cfg.decoder.weights = PIPELINE_DECODER
+        with atomic_directory(path, overwrite) as staging:
+            save_decoder(self.decoder, staging / PIPELINE_DECODER)
+            (staging / PIPELINE_CONFIG).write_text(config_yaml(cfg))
+        return Path(path)
+
+    @property
+    def device(self) -> torch.device:
+        want = self.cfg.device
+        if want == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if want.startswith("cuda") and not torch.cuda.is_available():
+            raise InvalidInputError(f"device {want!r} asked for, but torch sees no CUDA GPU here; use --device cpu")
+        return torch.device(want)
+
+    @property
+    def decoder(self):
+        """The latent Gaussian decoder (loaded on first use)."""
+        if self._decoder is None:
+            self._decoder = _load_decoder(self.cfg.decoder.weights, self.cfg.dynamic, self.device)
+        return self._decoder
+
+    def teacher(self):
+        """A fresh teacher as configured (weights are checked before anything runs)."""
+        from lyra_sim.teachers.registry import load_teacher
+
+        t = self.cfg.teacher
+        return load_teacher(t.name, t.weights, device=self.device, **dict(t.options))
+
+    # ------------------------------------------------------------------ the run
+    def __call__(
+        self,
+        out_dir: str | Path,
+        prompt: str | None = None,
+        image: str | Path | torch.Tensor | None = None,
+        video: str | Path | torch.Tensor | None = None,
+        seed: int | None = None,
+        overwrite: bool = False,
+        on_stage: Callable[[str, float | None], None] | None = None,
+        on_preview_frame: Callable[[int, int], None] | None = None,
+    ) -> GenerateResult:
+        """Make a world in ``out_dir``.
+
+        Args:
+            prompt / image / video: the input (at least one; what the teacher accepts).
+                Images: a path or [3, H, W] in [0, 1]; videos: a path or [T, 3, H, W].
+            seed: overrides ``cfg.seed``.
+            overwrite: replace an existing ``out_dir`` (only once the new world is complete).
+            on_stage: called with (stage, None) when a stage starts and (stage, seconds) when it ends.
+            on_preview_frame: called with (frame index, frame count) while the fly-through renders.
+
+        Raises:
+            InvalidInputError: bad input (empty prompt, unreadable image, one-frame video, ...).
+            MissingWeightsError: the teacher or decoder weights are not where the config says.
+            OutputExistsError: ``out_dir`` holds files and ``overwrite`` is False.
+        """
+        from lyra_sim.io import atomic_directory
+        from lyra_sim.teachers.registry import teacher_info
+
+        cfg = _copy_cfg(self.cfg)
+        if seed is not None:
+            cfg.seed = int(seed)
+        prompt = check_prompt(prompt)
+        image_t = read_image(image) if isinstance(image, (str, Path)) else image
+        video_t = read_video(video) if isinstance(video, (str, Path)) else video
+        if video_t is not None and video_t.shape[0] < 2:
+            raise InvalidInputError("the video has 1 frame; a video teacher needs at least 2 (use --image for a single picture)")
+        info = teacher_info(cfg.teacher.name)
+        check_request(info, prompt, image_t, video_t, cfg.dynamic)
+        if cfg.dynamic and not cfg.times:
+            raise InvalidInputError("a dynamic scene needs the times to decode, e.g. --times 0,0.5,1")
+        if cfg.times and not all(0.0 <= t <= 1.0 for t in cfg.times):
+            raise InvalidInputError(f"--times must lie in [0, 1], got {cfg.times}")
+        teacher = self.teacher()  # missing weights fail here, before any output exists
+        decoder = self.decoder
+
+        timings: dict[str, float] = {}
+
+        def stage(name: str):
+            return _Stage(name, timings, on_stage)
+
+        with atomic_directory(out_dir, overwrite) as staging:
+            with stage("teacher"):
+                output = _run_teacher(teacher, cfg, prompt, image_t, video_t)
+            with stage("decode"):
+                decoded, forward = _decode(decoder, output, cfg)
+                quality = [_self_consistency(d) for d in decoded]
+            with stage("export"):
+                files, export = _export(decoded, output, cfg, staging)
+            with stage("physics"):
+                physics = _physics_check(files["usd"], cfg) if cfg.physics_check else {"status": "skipped: physics_check is off"}
+            with stage("previews"):
+                if cfg.preview.enabled:
+                    files.update(_previews(decoded[0], export, cfg, staging, on_preview_frame))
+            report = _report(export.report, cfg, prompt, image_t, video_t, output, decoded, forward, quality, physics, timings, files)
+            _write_report(report, staging / "report.json")
+            (staging / "config.yaml").write_text(config_yaml(cfg))
+            files["report_json"], files["config"] = staging / "report.json", staging / "config.yaml"
+        out = Path(out_dir)
+        files = {k: (out / Path(v).relative_to(staging)) for k, v in files.items()}
+        return GenerateResult(out, files, report, [d.scene for d in decoded], timings)
+
+
+def generate(out_dir: str | Path, prompt: str | None = None, image=None, video=None, config: str | Path | None = None,
+             overrides: Sequence[str] = (), seed: int | None = None, overwrite: bool = False, **kwargs) -> GenerateResult:
+    """One call from a prompt / image / video to a world in ``out_dir`` (see :class:`LyraPipeline`).
+
+    Example:
+        >>> result = generate("out/room", prompt="a living room")  # doctest: +SKIP
+        >>> result.files["usd"], result.report["spawn_points"]["count"]  # doctest: +SKIP
+    """
+    pipe = LyraPipeline(load_generate_cfg(config, overrides))
+    return pipe(out_dir, prompt=prompt, image=image, video=video, seed=seed, overwrite=overwrite, **kwargs)
+
+
+# ---------------------------------------------------------------------------------- stages
+class _Stage:
+    def __init__(self, name: str, timings: dict, callback):
+        self.name, self.timings, self.callback = name, timings, callback
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        if self.callback:
+            self.callback(self.name, None)
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.timings[self.name] = round(time.perf_counter() - self.t0, 3)
+            if self.callback:
+                self.callback(self.name, self.timings[self.name])
+        return False
+
+
+def _copy_cfg(cfg: GenerateCfg) -> GenerateCfg:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_object(OmegaConf.structured(cfg))
+
+
+def _load_decoder(weights: str, dynamic: bool, device: torch.device):
+    from lyra_sim.models import load_decoder
+    from lyra_sim.models.embedded import (
+        embedded_decoder_dir,
+        embedded_dynamic_decoder_dir,
+    )
+
+    if weights == EMBEDDED and not Path(weights).exists():
+        folder = embedded_dynamic_decoder_dir() if dynamic else embedded_decoder_dir()
+    else:
+        folder = Path(weights)
+    model = load_decoder(folder, device=device).eval()
+    if dynamic and not model.cfg.time_embedding:
+        raise InvalidInputError(f"{folder} is a static decoder; a dynamic scene needs a time-conditioned one "
+                                "(train configs/train/embedded_dynamic_cpu.yaml, or decoder.weights=embedded)")
+    if not dynamic and model.cfg.time_embedding:
+        raise InvalidInputError(f"{folder} is a time-conditioned (dynamic) decoder; pass --dynamic --times ..., "
+                                "or a static decoder")
+    return model
+
+
+def _run_teacher(teacher, cfg: GenerateCfg, prompt, image, video):
+    from lyra_sim.teachers import TeacherRequest
+
+    t = cfg.teacher
+    request = TeacherRequest(prompt=prompt, image=image, video=video, trajectories=tuple(t.trajectories), num_frames=t.num_frames,
+                             width=t.width, height=t.height, seed=cfg.seed, movement_factor=t.movement_factor, dynamic=cfg.dynamic)
+    return teacher.generate(request)
+
+
+def _decode(decoder, output, cfg: GenerateCfg) -> tuple[list[DecodedScene], list]:
+    torch.manual_seed(cfg.seed)
+    videos = output.trajectories
+    if cfg.dynamic:
+        forward = [v for v in videos if not v.name.endswith("_flipped")]
+        times = forward[0].times if forward[0].times is not None else torch.linspace(0, 1, len(forward[0]))
+        return decode_videos(decoder, forward, cfg.decoder, output.codec, times, list(cfg.times)), forward
+    return decode_videos(decoder, videos, cfg.decoder, output.codec), videos
+
+
+def _self_consistency(decoded: DecodedScene, max_views: int = 6) -> dict:
+    """PSNR/SSIM of the Gaussians rendered at a few input cameras vs the teacher's frames."""
+    from lyra_sim.eval.image import psnr, ssim
+    from lyra_sim.render import render
+
+    idx = torch.linspace(0, len(decoded.cameras) - 1, min(max_views, len(decoded.cameras))).round().long()
+    preds = []
+    for i in idx.tolist():
+        with torch.no_grad():
+            preds.append(render(decoded.scene, decoded.cameras[i], background=(1.0, 1.0, 1.0)).rgb[0].permute(2, 0, 1).clamp(0, 1))
+    pred, target = torch.stack(preds), decoded.frames[idx]
+    return {"views": len(idx), "psnr_db": round(float(psnr(pred, target).mean()), 3), "ssim": round(float(ssim(pred, target).mean()), 4)}
+
+
+def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path):
+    from lyra_sim.export import export_world
+    from lyra_sim.export.depth import SourceFrame, depth_views_from_teacher
+    from lyra_sim.gaussians import write_ply
+    from lyra_sim.teachers.registry import teacher_info
+
+    first = decoded[0]
+    files: dict[str, Path] = {}
+    if len(decoded) == 1:
+        files["ply"] = write_ply(first.scene, staging / "scene.ply")
+    else:
+        for t, d in zip(cfg.times, decoded):
+            files[f"ply_t{t:g}"] = write_ply(d.scene, staging / f"scene_t{t:.3f}.ply")
+    source = SourceFrame.from_teacher(output, name="generated")
+    if not cfg.use_teacher_frame:
+        source.world_from_scene = None
+    depth = None  # "rendered": export renders the Gaussians' expected depth
+    if cfg.collider_depth == "decoded" or (cfg.collider_depth == "auto" and not teacher_info(cfg.teacher.name).exact_depth):
+        depth = first.depth
+    elif cfg.collider_depth in ("teacher", "auto"):
+        depth = depth_views_from_teacher(output)
+    export_cfg = cfg.export
+    export_cfg.overwrite = True  # the staging folder is ours
+    result = export_world(first.scene, staging, export_cfg, depth_views=depth, source=source)
+    files.update({k: v for k, v in result.files.items() if isinstance(v, Path)})
+    if len(decoded) > 1:
+        from lyra_sim.pipeline.dynamic import write_time_sampled_gaussians
+
+        files["usd_dynamic"] = write_time_sampled_gaussians([d.scene for d in decoded], list(cfg.times), result.alignment,
+                                                             staging / "scene_dynamic.usda")
+    return files, result
+
+
+def _physics_check(usd: Path, cfg: GenerateCfg) -> dict:
+    from lyra_sim.export.physics_check import check_world
+
+    result = check_world(usd).to_dict()
+    result["path"] = usd.name  # not the staging folder's name
+    return result
+
+
+def _previews(decoded: DecodedScene, export, cfg: GenerateCfg, staging: Path, on_frame) -> dict[str, Path]:
+    from lyra_sim.pipeline.previews import write_contact_sheet, write_flythrough
+
+    collider = None
+    if export.collider is not None:
+        collider = export.collider.transformed(torch.linalg.inv(export.alignment.sim_from_scene))
+    # The last frame of evenly spaced trajectories: where the paths have moved farthest from the input view.
+    T = decoded.frames_per_view
+    V = len(decoded.cameras) // T
+    picks = [(v + 1) * T - 1 for v in torch.linspace(0, V - 1, min(cfg.preview.views, V)).round().long().tolist()]
+    files = {"preview_png": write_contact_sheet(decoded.scene, decoded.frames[picks], decoded.cameras[picks], collider,
+                                                staging / "preview.png")}
+    count = cfg.preview.frames
+    files["preview_mp4"] = write_flythrough(decoded.scene, cfg.preview, staging / "preview.mp4",
+                                            on_frame=(lambda i: on_frame(i, count)) if on_frame else None)
+    return files
+
+
+def _report(export_report: dict, cfg: GenerateCfg, prompt, image, video, output, decoded, forward, quality, physics, timings, files) -> dict:
+    report = dict(export_report)
+    report["physics_check"] = physics
+    report["generate"] = {
+        "input": {"prompt": prompt, "image": None if image is None else list(image.shape),
+                  "video": None if video is None else list(video.shape)},
+        "seed": cfg.seed,
+        "teacher": {"name": cfg.teacher.name, "trajectories": [v.name for v in output.trajectories],
+                    "frames": int(output.trajectories[0].frames.shape[0]),
+                    "size": list(output.trajectories[0].frames.shape[-2:]), "codec": output.codec,
+                    "depth_is_metric": bool(output.depth_is_metric)},
+        "decoder": {"weights": cfg.decoder.weights, "fuse": cfg.decoder.fuse, "input_trajectories": len(forward),
+                    "decode_size": list(decoded[0].frames.shape[-2:]), "keep_fraction": cfg.decoder.keep_fraction},
+        "gaussians": [len(d.scene) for d in decoded],
+        "times": cfg.times if cfg.dynamic else None,
+        "self_consistency": quality,
+        "collider_depth": (export_report.get("collider") or {}).get("depth_source", cfg.collider_depth),
+        "stage_seconds": dict(timings),
+        "files": sorted(Path(p).name for p in files.values()),
+    }
+    return report
+
+
+def _write_report(report: dict, path: Path) -> None:
+    from lyra_sim.export.report import write_report_json
+
+    write_report_json(report, path, overwrite=True)

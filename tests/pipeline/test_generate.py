@@ -1,0 +1,165 @@
+"""``generate`` end to end on the embedded default at a small size: every output file, the
+report's numbers, byte-identical reruns, and the bad inputs that must fail cleanly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lyra_sim.cli import main
+from lyra_sim.errors import MissingWeightsError, OutputExistsError
+from lyra_sim.pipeline import LyraPipeline, generate, load_generate_cfg
+
+SMALL = ["teacher.num_frames=9", "teacher.width=160", "teacher.height=96", "teacher.trajectories=[left,zoom_out]",
+         "decoder.image_size=[48,80]", "preview.frames=3", "preview.width=80", "preview.height=48"]
+FILES = ["collider.glb", "collider.obj", "config.yaml", "preview.mp4", "preview.png", "report.json", "scene.ply", "scene.usdz"]
+
+
+def ovphysx_installed() -> bool:
+    try:
+        import ovphysx  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen") / "room"
+    return generate(out, prompt="a small living room", overrides=SMALL, seed=3)
+
+
+def test_generate_writes_a_complete_world(world):
+    assert sorted(p.name for p in world.out_dir.iterdir()) == FILES
+    assert not [p for p in world.out_dir.parent.iterdir() if p.name.startswith(".")], "staging folder left behind"
+    report = json.loads((world.out_dir / "report.json").read_text())
+    gen = report["generate"]
+    assert gen["teacher"]["trajectories"] == ["left", "zoom_out"] and gen["teacher"]["frames"] == 9
+    assert gen["decoder"]["decode_size"] == [48, 80] and gen["gaussians"][0] == len(world.scenes[0]) > 0
+    assert report["collider"]["triangles"] > 1000 and report["collider"]["depth_source"] == "teacher"
+    assert len(report["spawn_points"]) > 0
+    assert 10.0 < gen["self_consistency"][0]["psnr_db"] < 60.0  # a real render of real Gaussians, not a copy
+    assert set(gen["stage_seconds"]) == {"teacher", "decode", "export", "physics", "previews"}
+    if ovphysx_installed():
+        assert report["physics_check"]["status"] == "passed", report["physics_check"]["summary"]
+    from pxr import Usd, UsdPhysics
+
+    stage = Usd.Stage.Open(str(world.out_dir / "scene.usdz"))
+    kinds = {p.GetTypeName() for p in stage.Traverse()}
+    assert "ParticleField3DGaussianSplat" in kinds
+    collider = stage.GetPrimAtPath("/World/Collider")
+    assert collider and collider.HasAPI(UsdPhysics.CollisionAPI)
+    import imageio.v3 as iio
+
+    sheet = iio.imread(world.out_dir / "preview.png")
+    assert sheet.shape[0] > 4 * 96 and sheet.std() > 10  # four rows of real pictures
+    assert len(list(iio.imiter(world.out_dir / "preview.mp4"))) == 3
+
+
+def test_same_seed_same_bytes_and_config_reproduces(world, tmp_path):
+    again = generate(tmp_path / "again", prompt="a small living room", config=world.out_dir / "config.yaml")
+    assert (again.out_dir / "scene.ply").read_bytes() == (world.out_dir / "scene.ply").read_bytes()
+    other = generate(tmp_path / "other", prompt="a small living room", overrides=[*SMALL, "preview.enabled=false",
+                                                                                 "physics_check=false"], seed=4)
+    assert (other.out_dir / "scene.ply").read_bytes() != (world.out_dir / "scene.ply").read_bytes()
+    assert not (other.out_dir / "preview.mp4").exists()
+
+
+def test_existing_output_is_kept_unless_overwrite(world, tmp_path):
+    out = tmp_path / "keep"
+    out.mkdir()
+    (out / "mine.txt").write_text("precious")
+    fast = [*SMALL, "preview.enabled=false", "physics_check=false"]
+    with pytest.raises(OutputExistsError):
+        generate(out, prompt="a kitchen", overrides=fast)
+    assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+    generate(out, prompt="a kitchen", overrides=fast, overwrite=True)
+    assert (out / "scene.usdz").is_file() and not (out / "mine.txt").exists()
+
+
+def test_save_and_load_pretrained(world, tmp_path):
+    pipe = LyraPipeline(load_generate_cfg(None, SMALL))
+    folder = pipe.save_pretrained(tmp_path / "pipe")
+    assert (folder / "pipeline.yaml").is_file() and (folder / "decoder" / "model.safetensors").is_file()
+    loaded = LyraPipeline.from_pretrained(folder)
+    assert loaded.cfg.teacher.width == 160 and loaded.cfg.teacher.trajectories == ["left", "zoom_out"] and Path(loaded.cfg.decoder.weights) == folder / "decoder"
+    import torch
+
+    for a, b in zip(loaded.decoder.state_dict().values(), pipe.decoder.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(MissingWeightsError, match="pipeline.yaml"):
+        LyraPipeline.from_pretrained(tmp_path / "nowhere")
+
+
+# ---------------------------------------------------------------------------------- bad input
+def run_cli(capsys, *args) -> tuple[int, str]:
+    code = main(["generate", *args])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["unreadable image", "empty prompt", "one-frame video", "unwritable out", "unknown teacher",
+                                  "gen3c without weights", "gen3c weights missing", "image to procedural", "nothing"])
+def test_bad_input_is_one_clear_message_and_nothing_written(case, tmp_path, capsys):
+    out = tmp_path / "out"
+    bad_png = tmp_path / "photo.png"
+    bad_png.write_bytes(b"not a png at all")
+    args = {
+        "unreadable image": ["--image", str(bad_png), "--teacher", "gen3c", "--weights", str(tmp_path)],
+        "empty prompt": ["--prompt", "   "],
+        "one-frame video": ["--video", str(_one_frame_video(tmp_path))],
+        "unwritable out": ["--prompt", "a room"],
+        "unknown teacher": ["--prompt", "a room", "--teacher", "sora"],
+        "gen3c without weights": ["--prompt", "a room", "--teacher", "gen3c"],
+        "gen3c weights missing": ["--prompt", "a room", "--teacher", "gen3c", "--weights", str(tmp_path / "no_such_dir")],
+        "image to procedural": ["--image", str(_good_png(tmp_path))],
+        "nothing": [],
+    }[case]
+    if case == "unwritable out":
+        blocker = tmp_path / "a_file"
+        blocker.write_text("x")
+        out = blocker / "world"  # a folder cannot be made under a file
+    code, err = run_cli(capsys, *args, "--out", str(out), *SMALL)
+    expect = {"unreadable image": "cannot read it as an image", "empty prompt": "prompt is empty",
+              "one-frame video": "1 frame", "unwritable out": "cannot write", "unknown teacher": "unknown teacher 'sora'",
+              "gen3c without weights": "--weights DIR", "gen3c weights missing": "no_such_dir",
+              "image to procedural": "prompt only", "nothing": "nothing to generate from"}[case]
+    assert code == 2 and expect in err and err.count("\n") == 1, err
+    assert not out.exists() or not any(out.iterdir())
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def _one_frame_video(folder: Path) -> Path:
+    import imageio.v2 as iio2
+
+    path = folder / "one.mp4"
+    writer = iio2.get_writer(path, format="FFMPEG", fps=24, macro_block_size=1)
+    writer.append_data(np.zeros((48, 80, 3), np.uint8))
+    writer.close()
+    return path
+
+
+def _good_png(folder: Path) -> Path:
+    import imageio.v3 as iio
+
+    path = folder / "good.png"
+    iio.imwrite(path, np.full((48, 80, 3), 128, np.uint8))
+    return path
+
+
+# ---------------------------------------------------------------------------------- batch
+def test_batch_is_sharded_resumable_and_indexed(tmp_path, capsys):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("# worlds for RL\na warehouse with shelves\n\na corridor\n")
+    fast = [*SMALL, "preview.enabled=false", "physics_check=false"]
+    out = tmp_path / "worlds"
+    assert main(["generate", "--prompts", str(prompts), "--out", str(out), "--shard", "1/2", "--quiet", *fast]) == 0
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["0001_a-corridor"]
+    assert main(["generate", "--prompts", str(prompts), "--out", str(out), "--quiet", *fast]) == 0  # resumes: makes only 0000
+    index = json.loads((out / "index.json").read_text())
+    assert [w["folder"] for w in index["worlds"]] == ["0000_a-warehouse-with-shelves", "0001_a-corridor"]
+    assert [w["seed"] for w in index["worlds"]] == [0, 1] and all(w["usd"] == "scene.usdz" for w in index["worlds"])
+    code = main(["generate", "--prompts", str(prompts), "--out", str(out), "--shard", "2/2", *fast])
+    assert code == 2 and "--shard" in capsys.readouterr().err
