@@ -34,6 +34,8 @@ class DecodedScene:
         cameras: [V * T] the decode-size cameras of the input frames (for scoring and previews).
         frames: [V * T, 3, H, W] the teacher frames at the decode size, in [0, 1].
         frames_per_view: T, the frames of each trajectory (views are trajectory-major).
+        score_views: indices into ``cameras``/``frames`` that show this scene's instant
+            (dynamic scenes: frame t * (T - 1) of every trajectory); None: all of them.
     """
 
     scene: GaussianScene
@@ -41,6 +43,7 @@ class DecodedScene:
     cameras: Cameras
     frames: Tensor
     frames_per_view: int
+    score_views: list[int] | None = None
 
 
 def decode_size(settings: DecoderSettings, videos: list[TrajectoryVideo], unit: int) -> tuple[int, int]:
@@ -113,7 +116,12 @@ def decode_videos(model, videos: list[TrajectoryVideo], settings: DecoderSetting
             per_time[k].append(out)
     frames = torch.cat([p[0] for p in prepared])
     cameras = Cameras.cat([p[1] for p in prepared])
-    return [_assemble(outs, settings.keep_fraction, frames, cameras, T) for outs in per_time]
+    scenes = [_assemble(outs, settings.keep_fraction, frames, cameras, T) for outs in per_time]
+    if target_times is not None:
+        for d, t in zip(scenes, target_times):
+            i = int(round(t * (T - 1)))
+            d.score_views = [v * T + i for v in range(len(videos))]
+    return scenes
 
 
 def _assemble(outs: list, keep_fraction: float | None, frames: Tensor, cameras: Cameras, frames_per_view: int) -> DecodedScene:

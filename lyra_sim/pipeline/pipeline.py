@@ -286,7 +286,8 @@ def _self_consistency(decoded: DecodedScene, max_views: int = 6) -> dict:
     from lyra_sim.eval.image import psnr, ssim
     from lyra_sim.render import render
 
-    idx = torch.linspace(0, len(decoded.cameras) - 1, min(max_views, len(decoded.cameras))).round().long()
+    pool = torch.tensor(decoded.score_views) if decoded.score_views else torch.arange(len(decoded.cameras))
+    idx = pool[torch.linspace(0, len(pool) - 1, min(max_views, len(pool))).round().long()]
     preds = []
     for i in idx.tolist():
         with torch.no_grad():
@@ -324,7 +325,8 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
         from lyra_sim.pipeline.dynamic import write_time_sampled_gaussians
 
         files["usd_dynamic"] = write_time_sampled_gaussians([d.scene for d in decoded], list(cfg.times), result.alignment,
-                                                             staging / "scene_dynamic.usda")
+                                                             staging / "scene_dynamic.usdc", static_world=result.files["usd"].name,
+                                                             num_frames=cfg.teacher.num_frames)
     return files, result
 
 

@@ -101,7 +101,8 @@ def run_cli(capsys, *args) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("case", ["unreadable image", "empty prompt", "one-frame video", "unwritable out", "unknown teacher",
-                                  "gen3c without weights", "gen3c weights missing", "image to procedural", "nothing"])
+                                  "gen3c without weights", "gen3c weights missing", "image to procedural", "nothing",
+                                  "video to procedural"])
 def test_bad_input_is_one_clear_message_and_nothing_written(case, tmp_path, capsys):
     out = tmp_path / "out"
     bad_png = tmp_path / "photo.png"
@@ -109,7 +110,8 @@ def test_bad_input_is_one_clear_message_and_nothing_written(case, tmp_path, caps
     args = {
         "unreadable image": ["--image", str(bad_png), "--teacher", "gen3c", "--weights", str(tmp_path)],
         "empty prompt": ["--prompt", "   "],
-        "one-frame video": ["--video", str(_one_frame_video(tmp_path))],
+        "one-frame video": ["--video", str(_video(tmp_path, 1))],
+        "video to procedural": ["--video", str(_video(tmp_path, 3)), "--times", "0,1"],
         "unwritable out": ["--prompt", "a room"],
         "unknown teacher": ["--prompt", "a room", "--teacher", "sora"],
         "gen3c without weights": ["--prompt", "a room", "--teacher", "gen3c"],
@@ -125,18 +127,20 @@ def test_bad_input_is_one_clear_message_and_nothing_written(case, tmp_path, caps
     expect = {"unreadable image": "cannot read it as an image", "empty prompt": "prompt is empty",
               "one-frame video": "1 frame", "unwritable out": "cannot write", "unknown teacher": "unknown teacher 'sora'",
               "gen3c without weights": "--weights DIR", "gen3c weights missing": "no_such_dir",
-              "image to procedural": "prompt only", "nothing": "nothing to generate from"}[case]
+              "image to procedural": "prompt only", "nothing": "nothing to generate from",
+              "video to procedural": "cannot turn a video into a 4D scene"}[case]
     assert code == 2 and expect in err and err.count("\n") == 1, err
     assert not out.exists() or not any(out.iterdir())
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def _one_frame_video(folder: Path) -> Path:
+def _video(folder: Path, frames: int) -> Path:
     import imageio.v2 as iio2
 
-    path = folder / "one.mp4"
+    path = folder / f"video{frames}.mp4"
     writer = iio2.get_writer(path, format="FFMPEG", fps=24, macro_block_size=1)
-    writer.append_data(np.zeros((48, 80, 3), np.uint8))
+    for i in range(frames):
+        writer.append_data(np.full((48, 80, 3), 40 * i, np.uint8))
     writer.close()
     return path
 
@@ -163,3 +167,41 @@ def test_batch_is_sharded_resumable_and_indexed(tmp_path, capsys):
     assert [w["seed"] for w in index["worlds"]] == [0, 1] and all(w["usd"] == "scene.usdz" for w in index["worlds"])
     code = main(["generate", "--prompts", str(prompts), "--out", str(out), "--shard", "2/2", *fast])
     assert code == 2 and "--shard" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------- 4D
+def test_dynamic_world_has_one_scene_per_time_and_a_time_sampled_usd(tmp_path):
+    """A moving procedural scene decoded at two times by a time-conditioned decoder (here the
+    shipped static weights in the dynamic architecture, which training then specialises)."""
+    import torch
+
+    from lyra_sim.gaussians import read_ply
+    from lyra_sim.models import LatentGaussianDecoder, init_from_decoder, load_decoder_cfg, save_decoder
+    from lyra_sim.pipeline.dynamic import read_time_sampled_gaussians
+
+    REPO = Path(__file__).resolve().parents[2]
+    cfg = load_decoder_cfg(REPO / "configs/model/embedded_dynamic.yaml", ["gaussian_stride=4"])
+    dec = save_decoder(init_from_decoder(LatentGaussianDecoder(cfg), "embedded"), tmp_path / "dyn_decoder")
+    fast = [*SMALL, "preview.enabled=false", "physics_check=false", f"decoder.weights={dec}"]
+    result = generate(tmp_path / "moving", prompt="a living room", overrides=fast + ["dynamic=true", "times=[0,1]"])
+    names = sorted(p.name for p in result.out_dir.iterdir())
+    assert {"scene_t0.000.ply", "scene_t1.000.ply", "scene_dynamic.usdc", "scene.usdz"} <= set(names) and "scene.ply" not in names
+    gen = result.report["generate"]
+    assert gen["times"] == [0.0, 1.0] and gen["decoder"]["input_trajectories"] == 2
+    assert gen["teacher"]["trajectories"] == ["left", "zoom_out", "left_flipped", "zoom_out_flipped"]
+    samples = read_time_sampled_gaussians(result.out_dir / "scene_dynamic.usdc")
+    assert [t for t, _ in samples] == [0.0, 1.0]
+    for t, scene in samples:
+        ply = read_ply(result.out_dir / f"scene_t{t:.3f}.ply")
+        torch.testing.assert_close(scene.means, ply.means, atol=1e-5, rtol=0)
+        torch.testing.assert_close(scene.sh, ply.sh, atol=1e-5, rtol=0)
+    from pxr import Usd
+
+    stage = Usd.Stage.Open(str(result.out_dir / "scene_dynamic.usdc"))
+    assert stage.GetPrimAtPath("/World/Collider") and not stage.GetPrimAtPath("/World/Gaussians").IsActive()
+    assert stage.GetEndTimeCode() == 8.0  # time 1 = the teacher's last frame (9 frames)
+    from lyra_sim.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="static decoder"):
+        generate(tmp_path / "refused", prompt="a room", overrides=[*SMALL, "dynamic=true", "times=[0]",
+                                                                  f"decoder.weights={REPO / 'lyra_sim/assets/embedded_decoder'}"])
