@@ -1,8 +1,9 @@
 """The ``lyra-sim generate`` command line a UI runs in a child process to make a scene from a prompt.
 
 Generation takes minutes and its own memory, so Isaac Sim's extension does not call it in its
-own process: it runs the command below and loads the folder it writes. ``generate`` may be
-missing from an older lyra-sim; :func:`generate_unavailable` says so in words a UI can show.
+own process: it runs the command below and loads the folder it writes (``scene.usdz``: Gaussians,
+collider, physics scene, spawn points). ``generate`` may be missing from an older lyra-sim;
+:func:`generate_unavailable` says so in words a UI can show.
 """
 
 from __future__ import annotations
@@ -48,6 +49,4 @@ def generate_argv(prompt: str, out: str | Path) -> list[str]:
         raise InvalidInputError(reason)
     exe = shutil.which("lyra-sim")
     head = [exe] if exe else [sys.executable, "-m", "lyra_sim.cli"]
-    options = {s for a in _generate_parser()._actions for s in a.option_strings}
-    tail = ["--out", str(out)] if "--out" in options else [str(out)]
-    return [*head, "generate", prompt.strip(), *tail]
+    return [*head, "generate", "--prompt", prompt.strip(), "--out", str(out)]

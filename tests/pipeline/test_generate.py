@@ -205,3 +205,18 @@ def test_dynamic_world_has_one_scene_per_time_and_a_time_sampled_usd(tmp_path):
     with pytest.raises(InvalidInputError, match="static decoder"):
         generate(tmp_path / "refused", prompt="a room", overrides=[*SMALL, "dynamic=true", "times=[0]",
                                                                   f"decoder.weights={REPO / 'lyra_sim/assets/embedded_decoder'}"])
+
+
+def test_isaac_side_opens_the_world_and_runs_the_same_command(world):
+    """What the Isaac Sim extension does with a generated folder: open it as a scene and, for a
+    new prompt, build the generate argv (which this CLI must parse)."""
+    from lyra_sim.cli import build_parser
+    from lyra_sim.sim import open_scene
+    from lyra_sim.sim.generate_command import generate_argv, generate_unavailable
+
+    scene = open_scene(world.out_dir)
+    assert len(scene.spawn_points) == len(world.report["spawn_points"]) > 0
+    assert generate_unavailable() is None
+    argv = generate_argv("  a corridor  ", "/tmp/x")
+    args = build_parser().parse_args(argv[argv.index("generate"):])
+    assert args.prompt == "a corridor" and str(args.out) == "/tmp/x" and args.overrides == []
