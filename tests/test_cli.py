@@ -52,3 +52,23 @@ def test_bad_input_is_a_one_line_error(tmp_path, capsys):
 def test_console_script_entry_point_runs():
     proc = subprocess.run([sys.executable, "-m", "lyra_sim.cli", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "render" in proc.stdout and "info" in proc.stdout
+
+
+def test_readme_has_the_two_setup_commands_and_the_main_one_parses():
+    """The README's two set-up commands (one line each); the main one ends in a lyra-sim command
+    this CLI accepts, and the test command is what .ci/run extracts."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from lyra_sim.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = {tag: re.findall(rf"<!-- {tag} -->\n```bash\n(.*?)\n```", readme, re.S) for tag in ("main-command", "test-command")}
+    assert all(len(v) == 1 and "\n" not in v[0] for v in blocks.values()), blocks
+    main_cmd = blocks["main-command"][0]
+    assert main_cmd.startswith("python3 -m venv .venv") and "pip install torch==2.13.0 && pip install -e ." in main_cmd
+    lyra = shlex.split(main_cmd.split("&& lyra-sim ", 1)[1])
+    args = build_parser().parse_args(lyra)
+    assert args.command == "generate" and args.prompt
+    assert 'pytest -m "not gpu"' in blocks["test-command"][0]
