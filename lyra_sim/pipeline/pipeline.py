@@ -68,11 +68,15 @@ class LyraPipeline:
     Args:
         cfg: every stage's settings.
         decoder: an already loaded decoder (else loaded from ``cfg.decoder.weights``).
+        teacher: an already built teacher, any object with the :class:`~lyra_sim.teachers.Teacher`
+            protocol (else built from ``cfg.teacher``; ``cfg.teacher.name`` must still say what
+            inputs it takes).
     """
 
-    def __init__(self, cfg: GenerateCfg | None = None, decoder=None):
+    def __init__(self, cfg: GenerateCfg | None = None, decoder=None, teacher=None):
         self.cfg = cfg or GenerateCfg()
         self._decoder = decoder
+        self._teacher = teacher
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -125,9 +129,11 @@ class LyraPipeline:
         return self._decoder
 
     def teacher(self):
-        """A fresh teacher as configured (weights are checked before anything runs)."""
+        """The teacher as configured (weights are checked before anything runs)."""
         from lyra_sim.teachers.registry import load_teacher
 
+        if self._teacher is not None:
+            return self._teacher
         t = self.cfg.teacher
         return load_teacher(t.name, t.weights, device=self.device, **dict(t.options))
 
