@@ -470,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--seed", type=int, default=0, help="randomization seed; environment i draws from (seed, i) (default: 0)")
     w.add_argument("--out", type=Path, required=True, help="world file (.usda / .usdc)")
     w.add_argument("--env-spacing", type=float, default=None, help="grid spacing in metres (default: from the widest scene)")
-    w.add_argument("--ragdoll", action="store_true", help="zero every joint drive of the robots")
+    w.add_argument("--ragdoll", action="store_true", help="unpowered robots: joint drive stiffness 0, passive damping kept (WorldCfg.ragdoll_joint_damping)")
     w.add_argument("--assets-root", default=None, help="Isaac Sim assets root for h1/g1 (default: $ISAACSIM_ASSET_ROOT)")
     w.add_argument("--replay", type=Path, default=None, help="reuse the draws recorded in an earlier world .usda")
     w.add_argument("--overwrite", action="store_true", help="replace an existing output")
