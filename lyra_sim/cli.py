@@ -205,6 +205,19 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0 if result.report["physics_check"].get("status") != "failed" else 1
 
 
+def _cmd_convert_lyra(args: argparse.Namespace) -> int:
+    from lyra_sim.models import load_lyra_checkpoint, parameter_count, save_decoder
+
+    model = load_lyra_checkpoint(args.checkpoint, args.config, codec=False)
+    if args.codec:
+        model.cfg.codec = str(Path(args.codec).resolve()) if Path(args.codec).exists() else args.codec
+    save_decoder(model, args.out, overwrite=args.overwrite)
+    if not args.quiet:
+        print(f"{parameter_count(model)['total']:,} parameters from {args.checkpoint} -> {args.out} "
+              f"(use it with: lyra-sim generate --decoder {args.out} ...)")
+    return 0
+
+
 def _parse_trajectories(text: str) -> list[str]:
     from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES
 
@@ -528,6 +541,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--overwrite", action="store_true", help="replace an existing output folder (once the new one is complete)")
     gen.add_argument("--quiet", action="store_true", help="no progress or report")
     gen.set_defaults(func=_cmd_generate)
+
+    cl = sub.add_parser("convert-lyra", help="Lyra's released decoder checkpoint (.pt) -> a lyra-sim decoder folder")
+    cl.add_argument("checkpoint", type=Path, help="lyra_static.pt / lyra_dynamic.pt (weights-only torch checkpoint)")
+    cl.add_argument("out", type=Path, help="output decoder folder (config.yaml + model.safetensors)")
+    cl.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "configs" / "model" / "lyra_full.yaml",
+                    help="decoder config the checkpoint was trained with (default: configs/model/lyra_full.yaml)")
+    cl.add_argument("--codec", default=None, help="the codec the decoder reads rays/latents with, e.g. the Cosmos VAE folder "
+                    "weights/gen3c/vae (default: the config's)")
+    cl.add_argument("--overwrite", action="store_true")
+    cl.add_argument("--quiet", action="store_true")
+    cl.set_defaults(func=_cmd_convert_lyra)
 
     i = sub.add_parser("info", help="print what a 3DGS PLY holds")
     i.add_argument("scene", type=Path, help="3DGS PLY file")

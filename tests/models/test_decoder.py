@@ -3,6 +3,7 @@ checkpoints and Lyra's key layout."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -188,6 +189,16 @@ def test_lyra_checkpoint_layout_maps_onto_ours(tmp_path, model):
     torch.save({"module": bad}, tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match=r"missing \(1\): enc_norm.weight[\s\S]*unexpected \(1\): enc_blocks.9.norm1.weight"):
         load_lyra_checkpoint(tmp_path / "bad.pt", model.cfg)
+    # The CLI turns it into a decoder folder that load_decoder (and generate --decoder) reads.
+    import yaml
+
+    from lyra_sim.cli import main
+
+    cfg_path = tmp_path / "model.yaml"
+    cfg_path.write_text(yaml.safe_dump(dataclasses.asdict(model.cfg)))
+    assert main(["convert-lyra", str(tmp_path / "lyra_static.pt"), str(tmp_path / "converted"), "--config", str(cfg_path), "--quiet"]) == 0
+    converted = load_decoder(tmp_path / "converted")
+    assert all(torch.equal(converted.state_dict()[k], v) for k, v in model.state_dict().items())
     # Arbitrary pickled objects are refused (weights_only).
     torch.save({"module": state, "evil": Path("x")}, tmp_path / "pickled.pt")
     with pytest.raises(CheckpointError, match="weights-only"):
