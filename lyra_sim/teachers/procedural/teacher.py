@@ -25,7 +25,7 @@ from lyra_sim.errors import InvalidInputError
 from lyra_sim.teachers.base import TeacherOutput, TeacherRequest, TrajectoryVideo
 from lyra_sim.teachers.procedural.generators import generate_description
 from lyra_sim.teachers.procedural.mesh import scene_mesh, transform_mesh
-from lyra_sim.teachers.procedural.raycast import PackedScene, cast_rays
+from lyra_sim.teachers.procedural.raycast import PackedScene, cast_rays, occluded
 from lyra_sim.teachers.procedural.scene import SceneDescription
 from lyra_sim.teachers.procedural.shading import MaterialTable, albedo, shade, sky
 
@@ -153,8 +153,7 @@ class ProceduralTeacher:
         result = torch.zeros(len(p), dtype=torch.bool, device=p.device)
         idx = facing.nonzero().squeeze(1)
         if idx.numel():
-            hits = cast_rays(scene, p[idx] + SHADOW_BIAS * n[idx], sun.expand(len(idx), 3).contiguous())
-            result[idx] = hits.prim >= 0
+            result[idx] = occluded(scene, p[idx] + SHADOW_BIAS * n[idx], sun.expand(len(idx), 3).contiguous())
         return result
 
     def _packed_per_frame(self, desc: SceneDescription, num_frames: int, times: Tensor | None) -> list[PackedScene]:
