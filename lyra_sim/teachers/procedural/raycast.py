@@ -415,18 +415,26 @@ def terrain_height(heights: Tensor, extent: tuple[float, float, float, float], x
     """Bilinear height at (x, y); clamped to the grid's border outside ``extent``."""
     ny, nx = heights.shape
     xmin, ymin, xmax, ymax = extent
-    gx = ((x - xmin) / (xmax - xmin) * (nx - 1)).clamp(0, nx - 1 - 1e-4)
-    gy = ((y - ymin) / (ymax - ymin) * (ny - 1)).clamp(0, ny - 1 - 1e-4)
-    ix, iy = gx.floor().long(), gy.floor().long()
+    gx = ((x - xmin) / (xmax - xmin) * (nx - 1)).clamp_(0, nx - 1 - 1e-4)
+    gy = ((y - ymin) / (ymax - ymin) * (ny - 1)).clamp_(0, ny - 1 - 1e-4)
+    ix, iy = gx.floor(), gy.floor()
     fx, fy = gx - ix, gy - iy
     flat = heights.flatten()
-    i00 = iy * nx + ix
-    h00, h01, h10, h11 = flat[i00], flat[i00 + 1], flat[i00 + nx], flat[i00 + nx + 1]
+    # Cell indices are small integers, exact in float32; index_select is several times faster
+    # than advanced indexing on CPU.
+    i00 = (iy * nx + ix).long()
+    h00, h01 = flat.index_select(0, i00), flat.index_select(0, i00 + 1)
+    h10, h11 = flat.index_select(0, i00 + nx), flat.index_select(0, i00 + (nx + 1))
     return (h00 * (1 - fx) + h01 * fx) * (1 - fy) + (h10 * (1 - fx) + h11 * fx) * fy
 
 
 def _terrain_t(s: PackedScene, o: Tensor, d: Tensor, t_limit: Tensor) -> Tensor:
-    """[R] first crossing of the ray below the heightfield, before ``t_limit`` (inf if none)."""
+    """[R] first crossing of the ray below the heightfield, before ``t_limit`` (inf if none).
+
+    The ray is sampled at TERRAIN_STEPS even steps through the terrain's box; the first sign
+    change is refined by bisection. Rays leave the march once they have crossed, and only rays
+    that crossed are bisected (the same numbers as marching every ray every step).
+    """
     xmin, ymin, xmax, ymax = s.terrain_extent
     lo = torch.tensor([xmin, ymin, float(s.terrain.min()) - 1e-3], device=o.device)
     hi = torch.tensor([xmax, ymax, float(s.terrain.max()) + 1e-3], device=o.device)
@@ -438,29 +446,45 @@ def _terrain_t(s: PackedScene, o: Tensor, d: Tensor, t_limit: Tensor) -> Tensor:
     active = (t_in < t_out).nonzero().squeeze(1)
     if active.numel() == 0:
         return result
-    oa, da, a, b = o[active], d[active], t_in[active], t_out[active]
+    rows = torch.cat([o.index_select(0, active).T, d.index_select(0, active).T])  # [6, A]
+    a, b = t_in.index_select(0, active), t_out.index_select(0, active)
 
-    def above(t: Tensor) -> Tensor:  # ray height minus terrain height
-        p = oa + t[:, None] * da
-        return p[:, 2] - terrain_height(s.terrain, s.terrain_extent, p[:, 0], p[:, 1])
+    def above(t: Tensor, r: Tensor) -> Tensor:  # ray height minus terrain height; r: [6, n] rays
+        return (r[2] + t * r[5]) - terrain_height(s.terrain, s.terrain_extent, r[0] + t * r[3], r[1] + t * r[4])
 
-    prev_t, prev_f = a, above(a)
-    found = prev_f <= 0  # starts under the surface (cannot happen from above, kept for safety)
     hit_lo, hit_hi = a.clone(), a.clone()
+    prev_t, prev_f = a, above(a, rows)
+    found = prev_f <= 0  # starts under the surface (cannot happen from above, kept for safety)
+    live = (~found).nonzero().squeeze(1)  # rays still marching, indices into the active rays
+    r, a_l, b_l, prev_t, prev_f = rows[:, live], a[live], b[live], prev_t[live], prev_f[live]
+    gone = torch.zeros_like(a_l, dtype=torch.bool)  # live rays that have crossed already
     for k in range(1, TERRAIN_STEPS + 1):
-        t = a + (b - a) * (k / TERRAIN_STEPS)
-        f = above(t)
-        crossing = (~found) & (prev_f > 0) & (f <= 0)
-        hit_lo = torch.where(crossing, prev_t, hit_lo)
-        hit_hi = torch.where(crossing, t, hit_hi)
-        found |= crossing
+        if live.numel() == 0:
+            break
+        t = a_l + (b_l - a_l) * (k / TERRAIN_STEPS)
+        f = above(t, r)
+        crossing = (prev_f > 0) & (f <= 0) & ~gone
+        if bool(crossing.any()):
+            where = crossing.nonzero().squeeze(1)
+            ids = live.index_select(0, where)
+            hit_lo[ids] = prev_t.index_select(0, where)
+            hit_hi[ids] = t.index_select(0, where)
+            found[ids] = True
+            gone |= crossing
+            keep = (~gone).nonzero().squeeze(1)
+            if keep.numel() < 0.8 * live.numel():  # compact once enough rays have finished
+                live, r, a_l, b_l, gone = live[keep], r[:, keep], a_l[keep], b_l[keep], gone[keep]
+                t, f = t[keep], f[keep]
         prev_t, prev_f = t, f
-    for _ in range(BISECTION_STEPS):
-        mid = 0.5 * (hit_lo + hit_hi)
-        below = above(mid) <= 0
-        hit_hi = torch.where(below, mid, hit_hi)
-        hit_lo = torch.where(below, hit_lo, mid)
-    result[active] = torch.where(found, hit_hi, float("inf"))
+    done = found.nonzero().squeeze(1)
+    if done.numel():
+        r, lo_t, hi_t = rows[:, done], hit_lo[done], hit_hi[done]
+        for _ in range(BISECTION_STEPS):
+            mid = 0.5 * (lo_t + hi_t)
+            below = above(mid, r) <= 0
+            hi_t = torch.where(below, mid, hi_t)
+            lo_t = torch.where(below, lo_t, mid)
+        result[active[done]] = hi_t
     return result
 
 
