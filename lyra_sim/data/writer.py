@@ -25,6 +25,7 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -76,8 +77,17 @@ def write_scene(
         raise InvalidInputError(f"scene key {key!r} must be a plain file stem (no path separators, not hidden)")
     info = _check_output(output)
     with atomic_scene_dir(scene_dir, overwrite=overwrite) as tmp:
-        for i, traj in enumerate(output.trajectories):
-            _write_trajectory(tmp, str(i), key, traj, fps, video_quality, lossless_video, latent_statistics)
+        # The H.264 encodes run in ffmpeg processes fed from one background thread (pipe writes
+        # release the GIL), so they overlap the depth, mask and latent writing here.
+        videos = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lyra-sim-video")
+        try:
+            pending = [videos.submit(_write_video, tmp, str(i), key, traj, fps, video_quality, lossless_video) for i, traj in enumerate(output.trajectories)]
+            for i, traj in enumerate(output.trajectories):
+                _write_trajectory(tmp, str(i), key, traj, latent_statistics)
+            for job in pending:
+                job.result()
+        finally:
+            videos.shutdown(wait=True, cancel_futures=True)
         if output.meshes:
             _write_meshes(tmp / MESH_FILE, output)
         scene = {
@@ -188,14 +198,21 @@ def _check_output(output: TeacherOutput) -> dict:
     return {"num_frames": num_frames, "height": height, "width": width, "latent_shape": latent_shape, "dynamic": dynamic}
 
 
-def _write_trajectory(root: Path, traj_id: str, key: str, traj, fps, quality, lossless, latent_statistics) -> None:
-    def target(field: str) -> Path:
-        path = field_path(root, traj_id, field, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+def _target(root: Path, traj_id: str, field: str, key: str) -> Path:
+    path = field_path(root, traj_id, field, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
+
+def _write_video(root: Path, traj_id: str, key: str, traj, fps, quality, lossless) -> None:
     frames = (traj.frames.detach().cpu().float().clamp(0, 1) * 255.0).round().to(torch.uint8)
-    write_video(target("rgb"), frames.permute(0, 2, 3, 1).numpy(), fps=fps, quality=quality, lossless=lossless)
+    write_video(_target(root, traj_id, "rgb", key), frames.permute(0, 2, 3, 1).numpy(), fps=fps, quality=quality, lossless=lossless)
+
+
+def _write_trajectory(root: Path, traj_id: str, key: str, traj, latent_statistics) -> None:
+    """Everything of one trajectory but its video: poses, intrinsics, depth, mask, latents."""
+    def target(field: str) -> Path:
+        return _target(root, traj_id, field, key)
 
     cams = traj.cameras.to("cpu")
     inds = np.arange(len(cams), dtype=np.int64)
