@@ -1,0 +1,32 @@
+"""Write scenes/gallery/README.md from each world's command.txt, report.json and preview.png."""
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    lines = ["# Gallery: worlds made by `lyra-sim generate` on the embedded default", "",
+             "Each folder holds `scene.usdz` (Gaussians, collider, physics scene, spawn points), `preview.png`",
+             "(rows: teacher frame, render of the decoded Gaussians, their depth, the collider over the render),",
+             "`report.json`, `config.yaml` and `command.txt`, the exact command that made it (`make_gallery.sh` remakes",
+             "them all). They are kept light: a quarter of the Gaussians and a 20k-triangle collider; the scene",
+             "PLYs, OBJ/GLB colliders and fly-through videos are left out (the command makes them).",
+             "",
+             "The renders are blurry: the shipped decoder is small and was trained for an hour on a CPU",
+             "(`lyra_sim/assets/MODEL_CARD.md`). The colliders come from the procedural teacher's exact depth.", ""]
+    for folder in sorted(p for p in HERE.iterdir() if (p / "report.json").is_file()):
+        report = json.loads((folder / "report.json").read_text())
+        gen = report["generate"]
+        q = gen["self_consistency"][0]
+        times = f", times {gen['times']}" if gen.get("times") else ""
+        lines += [f"## {folder.name}", "", "```bash", (folder / "command.txt").read_text().strip(), "```", "",
+                  f"{sum(gen['gaussians']):,} Gaussians{times}; renders vs teacher frames {q['psnr_db']:.1f} dB PSNR; "
+                  f"{len(report['spawn_points'])} spawn points; physics check: {report['physics_check']['summary']}", "",
+                  f"![{folder.name}]({folder.name}/preview.png)", ""]
+    (HERE / "README.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
