@@ -42,14 +42,23 @@ def training_summary(run_dir: str | Path, step: int | None = None) -> dict:
     return {"steps": rows[-1]["step"], "hours": seconds / 3600, "stages": stages}
 
 
-def render_card(name: str, cfg: dict, summary: dict, report: dict, hardware: str, notes: str = "") -> str:
-    """The Markdown card (see the module docstring)."""
+def render_card(name: str, cfg: dict, summary: dict, report: dict, hardware: str, notes: str = "",
+                asset: str = "embedded_decoder", intro: str = "") -> str:
+    """The Markdown card (see the module docstring).
+
+    Args:
+        asset: the decoder's folder under ``lyra_sim/assets/``.
+        intro: the sentence under the title (default: the static embedded decoder's).
+    """
     from lyra_sim.eval.runner import markdown_table
 
     mean = report["mean"]
+    base_seed = report.get("data", {}).get("seed", 0)
+    seed_text = "i" if not base_seed else f"{base_seed} + i"
+    dynamic = _is_dynamic(cfg["model"])
     stage_rows = "\n".join(
         f"| {s['name']} | {s['image_size'][0]}x{s['image_size'][1]} | {s['num_input_trajectories']} x {s['num_input_frames']} | "
-        f"{s['num_target_frames']} | {s['batch_size']} | {s['steps']} | "
+        f"{_targets(s, dynamic)} | {s['batch_size']} | {s['steps']} | "
         f"{summary['stages'].get(s['name'], {}).get('last_step', 'not reached')} |"
         for s in cfg["stages"]
     )
@@ -58,7 +67,7 @@ def render_card(name: str, cfg: dict, summary: dict, report: dict, hardware: str
     lines = [
         f"# Model card: {name}",
         "",
-        "The latent 3DGS decoder that ships inside lyra-sim (`lyra-sim eval --decoder embedded`).",
+        intro or "The latent 3DGS decoder that ships inside lyra-sim (`lyra-sim eval --decoder embedded`).",
         "",
         "## Model",
         f"- config: `{Path(cfg['model']).name}` with overrides {cfg.get('model_overrides') or []}",
@@ -67,29 +76,48 @@ def render_card(name: str, cfg: dict, summary: dict, report: dict, hardware: str
         "## Training data",
         f"- roots: {', '.join(Path(r).name for r in cfg['data']['roots'])}; the last {cfg['data']['holdout_scenes']} scenes held out",
         "- teacher: the procedural teacher (seeded analytic scenes, exact metric depth), prompts from "
-        "`configs/prompts/sdg_prompts.txt`, scene i drawn with seed i",
+        f"`configs/prompts/sdg_prompts.txt`, scene i drawn with seed {seed_text}",
+        *([f"- made with: `{report['data']['command']}`"] if report.get("data", {}).get("command") else []),
         "",
         "## Training",
         f"- recipe: `configs/train/{name}.yaml`; optimiser AdamW lr {cfg['optim']['lr']}, warmup {cfg['optim']['warmup_steps']}",
         f"- loss: MSE + {cfg['loss']['lambda_perceptual']} x {cfg['loss']['perceptual']} + {cfg['loss']['lambda_depth']} x depth",
         f"- steps: {summary['steps']}, wall time {summary['hours']:.2f} h on {hardware}",
         "",
-        "| stage | image | inputs (traj x frames) | targets / traj | batch | planned steps | reached step |",
+        f"| stage | image | inputs (traj x frames) | {'targets' if dynamic else 'targets / traj'} | batch | planned steps | reached step |",
         "|---|---|---|---|---|---|---|",
         stage_rows,
         "",
         "## Held-out evaluation",
         f"{report['num_scenes']} held-out scenes, decoder render vs teacher frames at {size}, inputs: {ev['inputs']} "
-        f"(Lyra's self-consistency protocol; `lyra_sim/assets/embedded_decoder/eval.json` has every number).",
+        f"(Lyra's self-consistency protocol; `lyra_sim/assets/{asset}/eval.json` has every number).",
         "",
         f"Mean: PSNR {mean.get('psnr', float('nan')):.2f} dB, SSIM {mean.get('ssim', float('nan')):.3f}, "
-        f"depth AbsRel {mean.get('abs_rel', float('nan')):.3f}. Targets: PSNR >= 22 dB, SSIM >= 0.75, AbsRel <= 0.10.",
+        f"depth AbsRel {mean.get('abs_rel', float('nan')):.3f}."
+        + ("" if dynamic else " Targets: PSNR >= 22 dB, SSIM >= 0.75, AbsRel <= 0.10."),
         "",
         markdown_table(report).replace("# Evaluation of", "### Evaluation of", 1),
     ]
     if notes:
         lines += ["", "## What limits it", "", notes.strip()]
     return "\n".join(lines) + "\n"
+
+
+def _is_dynamic(model_config: str) -> bool:
+    """Whether the decoder config has a time embedding (False when the file is not here)."""
+    from lyra_sim.models import load_decoder_cfg
+
+    try:
+        return bool(load_decoder_cfg(model_config).time_embedding)
+    except Exception:  # a card may be rendered where the run's config path does not exist
+        return False
+
+
+def _targets(stage: dict, dynamic: bool) -> str:
+    """Targets per sample: frames per trajectory (static) or one instant from every trajectory (dynamic)."""
+    if dynamic:
+        return "1 time, all trajectories" if stage.get("flipped_supervision", True) else "1 time, forward trajectories"
+    return str(stage["num_target_frames"])
 
 
 def hardware_string() -> str:
@@ -107,11 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hardware", default=None, help="what it was trained on (default: this machine)")
     p.add_argument("--notes", type=Path, default=None, help="Markdown file: what limits the model")
     p.add_argument("--step", type=int, default=None, help="the step of the checkpoint shipped (default: the last logged)")
+    p.add_argument("--asset", default="embedded_decoder", help="the decoder's folder under lyra_sim/assets/")
+    p.add_argument("--intro", default="", help="the sentence under the title")
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
     cfg = OmegaConf.to_container(OmegaConf.load(args.run / "train_config.yaml"))
     card = render_card(args.name, cfg, training_summary(args.run, args.step), json.loads(args.eval.read_text()),
-                       args.hardware or hardware_string(), args.notes.read_text() if args.notes else "")
+                       args.hardware or hardware_string(), args.notes.read_text() if args.notes else "", args.asset, args.intro)
     with atomic_output(args.out, args.overwrite) as tmp:
         tmp.write_text(card)
     print(f"wrote {args.out}")
