@@ -85,7 +85,10 @@ def floor_map(proxy: CollisionProxy, cfg: SpawnCfg, max_samples: int = 3_000_000
     floor[flat[inside & near_floor]] = True
     top = np.full(shape.prod(), -np.inf)
     bottom = np.full(shape.prod(), np.inf)
-    np.maximum.at(top, flat[inside & near_floor], pts[inside & near_floor, 2])
+    # Anything a foot could rest on counts toward the top: floor, and low clutter under max_step_height
+    # (walkable for a robot, but a bump under a spawn point tips what is dropped there).
+    low = inside & (pts[:, 2] >= -cfg.floor_tolerance) & (pts[:, 2] <= cfg.max_step_height)
+    np.maximum.at(top, flat[low], pts[low, 2])
     np.minimum.at(bottom, flat[inside & near_floor], pts[inside & near_floor, 2])
     blocking = inside & (pts[:, 2] > cfg.max_step_height) & (pts[:, 2] < cfg.robot_height)
     blocking |= inside & (pts[:, 2] < -cfg.floor_tolerance) & (pts[:, 2] > -cfg.robot_height)  # a pit, not floor
