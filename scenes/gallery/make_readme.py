@@ -25,6 +25,10 @@ def main() -> None:
                   f"{sum(gen['gaussians']):,} Gaussians{times}; renders vs teacher frames {q['psnr_db']:.1f} dB PSNR; "
                   f"{len(report['spawn_points'])} spawn points; physics check: {report['physics_check']['summary']}", "",
                   f"![{folder.name}]({folder.name}/preview.png)", ""]
+        if not report["spawn_points"]:
+            lines[-3:-3] = ["No spawn points: the spawn finder looks for flat floor near the input camera's feet (z = 0), "
+                            "and the terrain this camera sees rises metres above them; terrain-following spawn points "
+                            "are not built yet.", ""]
     (HERE / "README.md").write_text("\n".join(lines))
 
 
