@@ -214,21 +214,8 @@ def evaluate(cfg: EvalCfg, model=None, on_scene: Callable[[int, str], None] | No
 
 
 def _evaluate_scene(cfg: EvalCfg, model, scene: LyraScene, device: torch.device, lpips_model) -> dict:
-    mcfg = model.cfg
     trajs = scene.trajectory_ids[: cfg.num_input_trajectories] if cfg.num_input_trajectories else list(scene.trajectory_ids)
-    tc = mcfg.temporal_compression
-    T = 1 + (scene.num_frames - 1) // tc * tc  # the longest clip the decoder accepts
-    idx = np.arange(T)
-    size = tuple(cfg.image_size) if cfg.image_size else scene.image_size
-    H, W = size
-    unit = mcfg.spatial_compression * mcfg.patch_size
-    if H % unit or W % unit:
-        raise InvalidInputError(f"{scene.root}: image size {H}x{W} is not a multiple of {unit}; pass image_size (e.g. --image-size)")
-    reference = scene.load_c2w(trajs[0], idx[:1])[0]
-    c2w = torch.stack([scene.load_c2w(t, idx, reference) for t in trajs]).float()
-    K = torch.stack([intrinsics_to_matrix(scene.load_intrinsics(t, idx, size)) for t in trajs]).float()
-    frames = torch.stack([scene.load_frames(t, idx, size) for t in trajs])  # [V, T, 3, H, W]
-    latents, source = _latents(cfg, model, scene, trajs, frames, T, size)
+    T, idx, (H, W), size, reference, c2w, K, frames, latents, source = _decoder_inputs(cfg, model, scene, trajs)
     out = model(latents[None].to(device), c2w[None].to(device), K[None].to(device))
     gaussians = out.scene(0)
     cams = Cameras(c2w.reshape(-1, 4, 4), K.reshape(-1, 3, 3), W, H).to(device)
@@ -264,22 +251,10 @@ def _evaluate_scene(cfg: EvalCfg, model, scene: LyraScene, device: torch.device,
 
 def _evaluate_dynamic_scene(cfg: EvalCfg, model, scene: LyraScene, device: torch.device, lpips_model) -> dict:
     """Per-time scores of a dynamic scene (see the module docstring)."""
-    mcfg = model.cfg
     every = list(scene.trajectory_ids)
     forward = every[: len(every) // 2]
     trajs = forward[: cfg.num_input_trajectories] if cfg.num_input_trajectories else forward
-    T = 1 + (scene.num_frames - 1) // mcfg.temporal_compression * mcfg.temporal_compression
-    idx = np.arange(T)
-    size = tuple(cfg.image_size) if cfg.image_size else scene.image_size
-    H, W = size
-    unit = mcfg.spatial_compression * mcfg.patch_size
-    if H % unit or W % unit:
-        raise InvalidInputError(f"{scene.root}: image size {H}x{W} is not a multiple of {unit}; pass image_size (e.g. --image-size)")
-    reference = scene.load_c2w(trajs[0], idx[:1])[0]
-    c2w = torch.stack([scene.load_c2w(t, idx, reference) for t in trajs]).float()
-    K = torch.stack([intrinsics_to_matrix(scene.load_intrinsics(t, idx, size)) for t in trajs]).float()
-    frames = torch.stack([scene.load_frames(t, idx, size) for t in trajs])  # [V, T, 3, H, W]
-    latents, source = _latents(cfg, model, scene, trajs, frames, T, size)
+    T, idx, (H, W), size, reference, c2w, K, frames, latents, source = _decoder_inputs(cfg, model, scene, trajs)
     times = torch.arange(T, dtype=torch.float32) / max(T - 1, 1)
     picks = np.unique(np.round(np.linspace(0, T - 1, max(cfg.dynamic_times, 1))).astype(int))
     outs = model(latents[None].to(device), c2w[None].to(device), K[None].to(device), input_times=times[None].to(device),
@@ -306,6 +281,31 @@ def _evaluate_dynamic_scene(cfg: EvalCfg, model, scene: LyraScene, device: torch
         if any(v is not None for v in vals):
             row[k] = _mean(vals)
     return row
+
+
+def _decoder_inputs(cfg: EvalCfg, model, scene: LyraScene, trajs: list[str]):
+    """What the decoder reads for ``trajs`` of ``scene``: every frame of the longest clip it accepts.
+
+    Returns:
+        T, frame indices [T], (H, W), size, the reference c2w [4, 4] (first input camera),
+        c2w [V, T, 4, 4] and K [V, T, 3, 3] relative to it, frames [V, T, 3, H, W], latents and
+        their source ("latents" or "frames").
+    """
+    mcfg = model.cfg
+    tc = mcfg.temporal_compression
+    T = 1 + (scene.num_frames - 1) // tc * tc
+    idx = np.arange(T)
+    size = tuple(cfg.image_size) if cfg.image_size else scene.image_size
+    H, W = size
+    unit = mcfg.spatial_compression * mcfg.patch_size
+    if H % unit or W % unit:
+        raise InvalidInputError(f"{scene.root}: image size {H}x{W} is not a multiple of {unit}; pass image_size (e.g. --image-size)")
+    reference = scene.load_c2w(trajs[0], idx[:1])[0]
+    c2w = torch.stack([scene.load_c2w(t, idx, reference) for t in trajs]).float()
+    K = torch.stack([intrinsics_to_matrix(scene.load_intrinsics(t, idx, size)) for t in trajs]).float()
+    frames = torch.stack([scene.load_frames(t, idx, size) for t in trajs])
+    latents, source = _latents(cfg, model, scene, trajs, frames, T, size)
+    return T, idx, (H, W), size, reference, c2w, K, frames, latents, source
 
 
 def _latents(cfg: EvalCfg, model, scene: LyraScene, trajs, frames, T, size) -> tuple[torch.Tensor, str]:
