@@ -127,13 +127,31 @@ def test_errors_show_in_the_status_line(started, tmp_path):
     assert not stage.GetPrimAtPath("/World/LyraSim/Scene")
 
 
-def test_prompt_without_generate_command_says_so(started):
+def test_prompt_runs_lyra_sim_generate(started, tmp_path):
+    """The prompt button builds the `lyra-sim generate --prompt P --out DIR` command and runs it
+    off Kit's main loop; an empty prompt is refused with a message."""
     kit, ext = started
     labels = [w.text for w in kit.ui.widgets if type(w).__name__ == "Label"]
-    assert any("no `generate` command yet" in t for t in labels)
+    assert any("runs `lyra-sim generate`" in t for t in labels)
+    button(kit.ui, "Generate from prompt").clicked_fn()  # no prompt typed yet
+    assert "prompt is empty" in status(kit.ui) and ext._generating is None
+    seen = {}
+
+    async def record(argv, out):
+        seen["argv"], seen["out"] = argv, out
+
+    ext.run_generate = record
+    fields(kit.ui, "StringField")[0].model.set_value(str(tmp_path / "kitchen"))
     fields(kit.ui, "StringField")[1].model.set_value("a kitchen")
-    button(kit.ui, "Generate from prompt").clicked_fn()
-    assert "no `generate` command yet" in status(kit.ui) and ext._generating is None
+
+    async def click():
+        button(kit.ui, "Generate from prompt").clicked_fn()
+        await ext._generating
+
+    asyncio.run(click())
+    argv = seen["argv"]
+    assert argv[argv.index("generate"):] == ["generate", "--prompt", "a kitchen", "--out", str(tmp_path / "kitchen")]
+    assert seen["out"] == str(tmp_path / "kitchen") and status(kit.ui).startswith("Generating into")
 
 
 def test_generate_runs_a_child_process_then_loads_its_folder(started, scene_dir):
