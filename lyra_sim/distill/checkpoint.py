@@ -16,16 +16,14 @@ only tensors and plain containers and is read with ``torch.load(weights_only=Tru
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 
 from lyra_sim.errors import LyraSimError
-from lyra_sim.io import atomic_output
+from lyra_sim.io import atomic_directory, atomic_output
 from lyra_sim.models import save_decoder
 
 CHECKPOINTS = "checkpoints"
@@ -52,22 +50,10 @@ def save_checkpoint(run_dir: str | Path, step: int, state: dict, model: torch.nn
     root.mkdir(parents=True, exist_ok=True)
     name = checkpoint_name(step)
     final = root / name
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root))
-    try:
+    with atomic_directory(final, overwrite=True) as tmp:  # the same step written again (after a resume) is swapped out
         torch.save({"format": FORMAT, **state}, tmp / TRAINER_FILE)
         save_decoder(model, tmp / DECODER_DIR)
         (tmp / "meta.json").write_text(json.dumps({"step": step, "format": FORMAT}) + "\n")
-        os.chmod(tmp, 0o777 & ~_umask())
-        if final.exists():  # the same step written again (e.g. after a resume): swap it out
-            old = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=root))
-            os.replace(final, old / name)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     with atomic_output(root / LATEST, overwrite=True) as t:
         t.write_text(name + "\n")
     for _, path in list_checkpoints(run_dir)[: -max(1, keep)]:
@@ -115,8 +101,3 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise LyraSimError(f"{file}: not a lyra-sim training checkpoint (format {state.get('format') if isinstance(state, dict) else None!r})")
     return state
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
