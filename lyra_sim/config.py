@@ -67,3 +67,16 @@ def _check_bool(cfg, key: str, value: Any) -> None:
     current = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
     if isinstance(current, bool) and not isinstance(value, bool):
         raise InvalidInputError(f"{key} must be true or false, got {value!r}")
+
+
+def set_options(cfg: T, options: Mapping[str, Any], what: str) -> T:
+    """Set the dataclass fields of ``cfg`` named in ``options`` (``from_pretrained(dir, **options)``
+    style), in place; an unknown name is ``unknown <what> option 'name'``."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cfg)}
+    for key, value in options.items():
+        if key not in names:
+            raise InvalidInputError(f"unknown {what} option {key!r}")
+        setattr(cfg, key, value)
+    return cfg

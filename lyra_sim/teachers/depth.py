@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lyra_sim.cameras import intrinsics_matrix
+from lyra_sim.config import set_options
 from lyra_sim.errors import InvalidInputError, MissingDependencyError
 from lyra_sim.teachers.image_prep import ImagePrepCfg, prepare_image, zoe_padding
 from lyra_sim.teachers.local_weights import WEIGHT_FILES, PathLike, require_local_dir
@@ -123,10 +124,7 @@ def load_depth_estimator(cfg: DepthEstimatorCfg | PathLike, **overrides) -> Dept
     """
     if not isinstance(cfg, DepthEstimatorCfg):
         cfg = DepthEstimatorCfg(path=str(cfg))
-    for key, value in overrides.items():
-        if not hasattr(cfg, key):
-            raise InvalidInputError(f"unknown depth estimator option {key!r}")
-        setattr(cfg, key, value)
+    set_options(cfg, overrides, "depth estimator")
     if not 0 < cfg.fov_degrees < 180:
         raise InvalidInputError(f"fov_degrees must be in (0, 180); got {cfg.fov_degrees}")
     backend = cfg.backend if cfg.backend != "auto" else detect_depth_backend(cfg.path)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from lyra_sim.config import set_options
 from lyra_sim.errors import InvalidInputError, MissingWeightsError
 from lyra_sim.teachers.local_weights import PathLike, require_local_dir
 
@@ -91,10 +92,7 @@ class TextToImage:
         """
         if not isinstance(cfg, TextToImageCfg):
             cfg = TextToImageCfg(path=str(cfg))
-        for key, value in overrides.items():
-            if not hasattr(cfg, key):
-                raise InvalidInputError(f"unknown text-to-image option {key!r}")
-            setattr(cfg, key, value)
+        set_options(cfg, overrides, "text-to-image")
         root = require_local_dir(cfg.path, what="text-to-image pipeline", required=TEXT2IMAGE_LAYOUT, hint=TEXT2IMAGE_HINT)
         index = json.loads((root / "model_index.json").read_text())
         missing = [name for name, spec in index.items() if not name.startswith("_") and isinstance(spec, list)
