@@ -21,6 +21,7 @@ from lyra_sim.export.config import (
     AlignmentCfg,
     ColliderCfg,
     ExportCfg,
+    MovingColliderCfg,
     PhysicsCheckCfg,
     SpawnCfg,
     UsdGaussiansCfg,
@@ -32,6 +33,7 @@ from lyra_sim.export.depth import (
     render_depth_views,
 )
 from lyra_sim.export.mesh_io import read_obj, write_glb, write_obj
+from lyra_sim.export.moving import MovingCollider, TimedDepth
 from lyra_sim.export.nurec import read_nurec_usdz, write_nurec_usdz
 from lyra_sim.export.report import format_report
 from lyra_sim.export.spawn import SpawnPoint, find_spawn_points
@@ -52,10 +54,13 @@ __all__ = [
     "ExportCfg",
     "ExportResult",
     "FloorPlane",
+    "MovingCollider",
+    "MovingColliderCfg",
     "PhysicsCheckCfg",
     "SourceFrame",
     "SpawnCfg",
     "SpawnPoint",
+    "TimedDepth",
     "UsdGaussiansCfg",
     "author_gaussians",
     "build_collision_proxy",

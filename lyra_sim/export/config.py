@@ -207,6 +207,53 @@ class SpawnCfg:
 
 
 @dataclass
+class MovingColliderCfg:
+    """Kinematic colliders for moving geometry in 4D worlds (:mod:`lyra_sim.export.moving`)."""
+
+    enabled: bool = True
+    """Make them (dynamic scenes only). Defaults to True."""
+
+    times: list[float] | None = None
+    """Times (in [0, 1]) that get a kinematic collider; None: every compared instant (the
+    pipeline sets the decoded times). Defaults to None."""
+
+    reference_times: int = 9
+    """Instants compared to find what moves (evenly spaced in [0, 1], plus the requested times),
+    where the teacher can render depth at any time (the procedural teacher); otherwise the
+    decoded times are the instants. Defaults to 9."""
+
+    cameras_per_trajectory: int = 7
+    """Cameras of each trajectory rendered at every reference instant (evenly spaced along it).
+    Defaults to 7."""
+
+    margin_voxels: float = 3.0
+    """A pixel is moving at an instant when its depth is nearer than at another instant by more
+    than this many collider voxels (the TSDF truncation band). Defaults to 3."""
+
+    min_points: int = 20
+    """An instant with fewer moving pixels has no kinematic collider. Defaults to 20."""
+
+    point_radius_voxels: float = 1.5
+    """Collider faces within this many voxels of moving points are moving (and leave the static
+    collider). Defaults to 1.5."""
+
+    grow_rings: int = 1
+    """Rings of neighbouring triangles added around the moving ones (closes the seam where a
+    moving piece meets the static floor). Defaults to 1."""
+
+    min_triangles: int = 12
+    """Connected moving pieces smaller than this are dropped as noise. Defaults to 12."""
+
+    max_triangles: int = 20_000
+    """Triangle budget per instant. Defaults to 20000."""
+
+    park_depth: float = 1000.0
+    """While another instant is current, instant i's collider waits (i + 1) x this far below the
+    world, metres (a kinematic body keeps its shape, so switching instants moves bodies; each
+    waits in its own spot). Defaults to 1000."""
+
+
+@dataclass
 class PhysicsCheckCfg:
     """The PhysX drop test of ``lyra-sim check``."""
 
@@ -254,6 +301,10 @@ class ExportCfg:
 
     spawn: SpawnCfg = field(default_factory=SpawnCfg)
     """Spawn points. Defaults to SpawnCfg()."""
+
+    moving: MovingColliderCfg = field(default_factory=MovingColliderCfg)
+    """Kinematic colliders for what moves (only when the export is given depth over time: a 4D
+    world). Defaults to MovingColliderCfg()."""
 
     nurec: bool = False
     """Also write the legacy NuRec USDZ (``scene.nurec.usdz``) for Isaac Sim 5.x. Defaults to False."""

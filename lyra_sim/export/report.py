@@ -129,6 +129,16 @@ def format_report(report: dict) -> str:
         ("spawn points", str(len(report.get("spawn_points", [])))),
         ("physics check", check.get("status", "-") + (f": {check['summary']}" if check.get("summary") else "")),
     ]
+    moving = report.get("moving_colliders")
+    if moving:
+        per = ", ".join(f"t={c['time']:g}: {c['triangles']}" for c in moving["per_time"])
+        rows.append(("kinematic colliders", f"{per} triangles; {moving['static_faces_removed']} moving faces left the static collider"))
+        drops = check.get("moving_colliders")
+        if isinstance(drops, dict):
+            rows.append(("kinematic drop test", f"{drops['status']} ({sum(d['passed'] for d in drops['drops'])}/{len(drops['drops'])} "
+                                                "boxes rest on the moving geometry at its time)"))
+        elif drops:
+            rows.append(("kinematic drop test", str(drops)))
     width = max(len(k) for k, _ in rows)
     lines = [f"{k:<{width}}  {v}" for k, v in rows]
     for i, p in enumerate(report.get("spawn_points", [])):

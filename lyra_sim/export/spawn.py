@@ -63,8 +63,13 @@ class FloorMap:
     points: np.ndarray
 
 
-def floor_map(proxy: CollisionProxy, cfg: SpawnCfg, max_samples: int = 3_000_000) -> FloorMap:
-    """Rasterise the sim-frame collider into floor / free / clearance grids."""
+def floor_map(proxy: CollisionProxy, cfg: SpawnCfg, max_samples: int = 3_000_000, keep_out: np.ndarray | None = None) -> FloorMap:
+    """Rasterise the sim-frame collider into floor / free / clearance grids.
+
+    Args:
+        keep_out: [K, 3] sim-frame points of geometry that moves through the world (a 4D
+            world's moving parts at every instant); cells under them are blocked.
+    """
     from scipy import ndimage
 
     area = proxy.area
@@ -94,6 +99,10 @@ def floor_map(proxy: CollisionProxy, cfg: SpawnCfg, max_samples: int = 3_000_000
     blocking |= inside & (pts[:, 2] < -cfg.floor_tolerance) & (pts[:, 2] > -cfg.robot_height)  # a pit, not floor
     blocked = np.zeros(shape.prod(), bool)
     blocked[flat[blocking]] = True
+    if keep_out is not None and len(keep_out):
+        kij = np.floor((keep_out[:, :2] - lo) / cfg.cell_size).astype(int)
+        kin = ((kij >= 0) & (kij < shape)).all(1) & (keep_out[:, 2] > -cfg.floor_tolerance) & (keep_out[:, 2] < cfg.robot_height)
+        blocked[kij[kin, 0] * shape[1] + kij[kin, 1]] = True
     floor = ndimage.binary_closing(floor.reshape(shape), iterations=2)  # sampling gaps, not real holes
     blocked = blocked.reshape(shape)
     free = floor & ~blocked
@@ -101,12 +110,15 @@ def floor_map(proxy: CollisionProxy, cfg: SpawnCfg, max_samples: int = 3_000_000
     return FloorMap(lo, cfg.cell_size, floor, free, clearance, top.reshape(shape), bottom.reshape(shape), pts)
 
 
-def find_spawn_points(proxy: CollisionProxy, cfg: SpawnCfg | None = None) -> list[SpawnPoint]:
-    """Spawn points on the sim-frame collider ``proxy``; empty when no floor is free enough."""
+def find_spawn_points(proxy: CollisionProxy, cfg: SpawnCfg | None = None, keep_out: np.ndarray | None = None) -> list[SpawnPoint]:
+    """Spawn points on the sim-frame collider ``proxy``; empty when no floor is free enough.
+
+    ``keep_out``: [K, 3] sim-frame points of moving geometry; no robot spawns under them
+    (see :func:`floor_map`)."""
     from scipy import ndimage
 
     cfg = cfg or SpawnCfg()
-    fmap = floor_map(proxy, cfg)
+    fmap = floor_map(proxy, cfg, keep_out=keep_out)
     # Edge distance counts from cell centres; a cell needs the full radius to the nearest blocked cell.
     ok = fmap.clearance >= cfg.robot_radius + 0.5 * cfg.cell_size
     # The robot stands on the highest floor under its footprint; a bumpy patch is not free floor.

@@ -41,6 +41,7 @@ from lyra_sim.export.depth import (
     render_depth_views,
 )
 from lyra_sim.export.mesh_io import write_glb, write_obj
+from lyra_sim.export.moving import MovingCollider, TimedDepth, moving_colliders, remove_moving
 from lyra_sim.export.report import build_report, write_preview, write_report_json
 from lyra_sim.export.spawn import SpawnPoint, find_spawn_points
 from lyra_sim.export.usd_gaussians import (
@@ -73,6 +74,7 @@ class ExportResult:
         alignment: the transform from the scene frame to the sim frame.
         collider: the collision proxy in the sim frame (None when disabled).
         spawn_points: sim-frame spawn points.
+        moving_colliders: a 4D world's kinematic colliders, one per time, sim frame.
     """
 
     files: dict
@@ -80,6 +82,7 @@ class ExportResult:
     alignment: Alignment
     collider: CollisionProxy | None
     spawn_points: list[SpawnPoint] = field(default_factory=list)
+    moving_colliders: list[MovingCollider] = field(default_factory=list)
 
 
 class _Outputs:
@@ -122,6 +125,7 @@ def export_world(
     cfg: ExportCfg | None = None,
     depth_views: DepthViews | None = None,
     source: SourceFrame | None = None,
+    timed_depth: TimedDepth | None = None,
 ) -> ExportResult:
     """Turn ``scene`` into a simulation-ready world in ``out_dir``.
 
@@ -132,6 +136,10 @@ def export_world(
         depth_views: depth maps + cameras in the scene frame (the decoder's decoded depth, or a
             teacher's); None renders the Gaussians' expected depth instead.
         source: what else is known about the frame (metric teacher, input camera, trajectories).
+        timed_depth: a moving (4D) world's depth of the same cameras at several instants
+            (:mod:`lyra_sim.export.moving`): the static collider then leaves out what moves,
+            no spawn point lies in the path of moving geometry, and ``cfg.moving`` makes a
+            kinematic collider for each of ``cfg.moving.times`` (``ExportResult.moving_colliders``).
 
     Returns:
         :class:`ExportResult`; the files are ``scene.usd[a|c|z]``, ``gaussians*.usdc`` (not for
@@ -172,6 +180,14 @@ def export_world(
             timings["depth"] = time.perf_counter() - t0
             proxy_scene, stats = build_collision_proxy(views, cfg.collider)
             timings["collider"] = time.perf_counter() - t0 - timings["depth"]
+        moving, keep_out, moving_removed = [], None, 0
+        if timed_depth is not None and proxy_scene is not None and cfg.moving.enabled:
+            t_moving = time.perf_counter()
+            margin = cfg.moving.margin_voxels * stats.voxel_size
+            proxy_scene, moving_removed = remove_moving(proxy_scene, timed_depth, margin)
+            moving, keep_out = moving_colliders(timed_depth, list(cfg.moving.times or timed_depth.times), stats.voxel_size,
+                                                cfg.collider, cfg.moving)
+            timings["moving_colliders"] = time.perf_counter() - t_moving
         # ---------------------------------------------------------------- alignment
         t1 = time.perf_counter()
         alignment = estimate_alignment(proxy_scene, cfg.alignment, source)
@@ -183,7 +199,11 @@ def export_world(
             # Measured before flattening: the tilt says how well the alignment fits the raw collider.
             proxy = flatten_floor(proxy, cfg.collider, stats.voxel_size * alignment.scale, stats)
             proxy_scene = proxy.transformed(torch.linalg.inv(alignment.sim_from_scene))
-        spawn = find_spawn_points(proxy, cfg.spawn) if (sim and proxy is not None and cfg.spawn.enabled) else []
+        if keep_out is not None:
+            m = alignment.sim_from_scene.double().numpy()
+            keep_out = keep_out @ m[:3, :3].T + m[:3, 3]
+        moving = [c.transformed(alignment.sim_from_scene) for c in moving]
+        spawn = find_spawn_points(proxy, cfg.spawn, keep_out) if (sim and proxy is not None and cfg.spawn.enabled) else []
         timings["alignment_and_spawn"] = time.perf_counter() - t1
 
         # ---------------------------------------------------------------- USD
@@ -206,6 +226,11 @@ def export_world(
             if spawn:
                 author_spawn_points(stage, spawn)
             report = build_report(scene, cfg, alignment, proxy, stats, views, spawn, tilt_after, len(names), source)
+            if timed_depth is not None:
+                report["moving_colliders"] = {"instants_compared": [round(t, 4) for t in timed_depth.times],
+                                              "depth_source": timed_depth.source,
+                                              "static_faces_removed": moving_removed,
+                                              "per_time": [c.summary() for c in moving]}
             author_metadata(stage, {"sim_from_scene": alignment.sim_from_scene.tolist(), "frame": cfg.alignment.frame,
                                     "scale_source": alignment.scale_source, "scale": alignment.scale,
                                     "spawn_points": [p.to_dict() for p in spawn], "source": source.name})
@@ -249,7 +274,7 @@ def export_world(
     except BaseException:
         outputs.rollback()
         raise
-    return ExportResult(files, report, alignment, proxy, spawn)
+    return ExportResult(files, report, alignment, proxy, spawn, moving)
 
 
 def _resolve_source(scene: GaussianScene, source: SourceFrame | None) -> SourceFrame:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -196,9 +196,9 @@ class LyraPipeline:
                 decoded, forward = _decode(decoder, output, cfg)
                 quality = [_self_consistency(d) for d in decoded]
             with stage("export"):
-                files, export = _export(decoded, output, cfg, staging)
+                files, export = _export(decoded, output, cfg, staging, teacher)
             with stage("physics"):
-                physics = _physics_check(files["usd"], cfg) if cfg.physics_check else {"status": "skipped: physics_check is off"}
+                physics = _physics_check(files, cfg) if cfg.physics_check else {"status": "skipped: physics_check is off"}
             with stage("previews"):
                 if cfg.preview.enabled:
                     files.update(_previews(decoded[0], export, cfg, staging, on_preview_frame))
@@ -302,7 +302,30 @@ def _self_consistency(decoded: DecodedScene, max_views: int = 6) -> dict:
     return {"views": len(idx), "psnr_db": round(float(psnr(pred, target).mean()), 3), "ssim": round(float(ssim(pred, target).mean()), 4)}
 
 
-def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path):
+def _timed_depth(decoded: list[DecodedScene], output, cfg: GenerateCfg, teacher, exact: bool):
+    """The same cameras' depth at several instants, for the kinematic colliders of a 4D world:
+    the teacher renders it where it can (exact, at ``reference_times`` instants plus the decoded
+    times), else the decoder's depth at each decoded time. None when there is one instant only."""
+    from lyra_sim.cameras import Cameras
+    from lyra_sim.export.moving import TimedDepth
+
+    moving = cfg.export.moving
+    if exact and hasattr(teacher, "depth_at_times"):
+        forward = [v for v in output.trajectories if not v.name.endswith("_flipped")]
+        cams = []
+        for v in forward:
+            idx = torch.linspace(0, len(v) - 1, min(moving.cameras_per_trajectory, len(v))).round().long()
+            cams.append(Cameras(v.cameras.c2w[idx], v.cameras.K[idx], v.cameras.width, v.cameras.height))
+        grid = torch.linspace(0, 1, max(2, moving.reference_times)).tolist() if moving.reference_times > 1 else []
+        times = sorted({round(float(t), 6) for t in list(grid) + list(cfg.times)})
+        cams = Cameras.cat(cams)
+        return TimedDepth(teacher.depth_at_times(output, cams, times), cams, times, "teacher")
+    if len(decoded) < 2:
+        return None
+    return TimedDepth(torch.stack([d.depth.depth for d in decoded]), decoded[0].depth.cameras, list(cfg.times), "decoded")
+
+
+def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path, teacher=None):
     from lyra_sim.export import export_world
     from lyra_sim.export.depth import SourceFrame, depth_views_from_teacher
     from lyra_sim.gaussians import write_ply
@@ -323,24 +346,43 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
         depth = first.depth
     elif cfg.collider_depth in ("teacher", "auto"):
         depth = depth_views_from_teacher(output)
-    export_cfg = cfg.export
-    export_cfg.overwrite = True  # the staging folder is ours
-    result = export_world(first.scene, staging, export_cfg, depth_views=depth, source=source)
+    # The staging folder is ours; the kinematic colliders are for the decoded times.
+    export_cfg = replace(cfg.export, overwrite=True, moving=replace(cfg.export.moving, times=list(cfg.times or [])))
+    timed = None
+    if cfg.dynamic and export_cfg.moving.enabled:
+        timed = _timed_depth(decoded, output, cfg, teacher, exact=depth is not None and depth.source == "teacher")
+    result = export_world(first.scene, staging, export_cfg, depth_views=depth, source=source, timed_depth=timed)
     files.update({k: v for k, v in result.files.items() if isinstance(v, Path)})
     if len(decoded) > 1:
         from lyra_sim.pipeline.dynamic import write_time_sampled_gaussians
 
         files["usd_dynamic"] = write_time_sampled_gaussians([d.scene for d in decoded], list(cfg.times), result.alignment,
                                                              staging / "scene_dynamic.usdc", static_world=result.files["usd"].name,
-                                                             num_frames=cfg.teacher.num_frames)
+                                                             num_frames=cfg.teacher.num_frames, moving_colliders=result.moving_colliders,
+                                                             collider_cfg=export_cfg.collider, park_depth=export_cfg.moving.park_depth)
     return files, result
 
 
-def _physics_check(usd: Path, cfg: GenerateCfg) -> dict:
-    from lyra_sim.export.physics_check import check_world
+def _physics_check(files: dict[str, Path], cfg: GenerateCfg) -> dict:
+    """The static world's check; a 4D world's kinematic colliders get a box dropped on each."""
+    from dataclasses import asdict
 
+    from lyra_sim.errors import ExportError
+    from lyra_sim.export.physics_check import check_world, moving_drop_test
+
+    usd = files["usd"]
     result = check_world(usd).to_dict()
     result["path"] = usd.name  # not the staging folder's name
+    if "usd_dynamic" in files:
+        try:
+            drops = moving_drop_test(files["usd_dynamic"])
+        except ExportError as err:  # ovphysx missing
+            result["moving_colliders"] = f"skipped: {err}"
+        else:
+            status = "passed" if all(d.passed for d in drops) else "failed"
+            result["moving_colliders"] = {"drops": [asdict(d) for d in drops], "status": status}
+            if status == "failed":
+                result["status"] = "failed"
     return result
 
 

@@ -146,6 +146,32 @@ class ProceduralTeacher:
             depth[i] = torch.where(hit, z, torch.zeros_like(z)).reshape(H, W).cpu()
         return frames, depth, depth > 0
 
+    def depth_at_times(self, output: TeacherOutput, cameras: Cameras, times: list[float]) -> Tensor:
+        """Exact depth of ``cameras`` (scene frame) with the scene of ``output`` at each time.
+
+        The same cameras at several instants, which is what tells moving geometry from static
+        (:mod:`lyra_sim.export.moving`); a video's frames never show one camera twice.
+
+        Returns:
+            [K, V, H, W] z-depth in metres, 0 where a ray hits nothing (sky).
+        """
+        if output.description is None or output.world_from_scene is None:
+            raise InvalidInputError("depth_at_times needs the procedural teacher's own output (scene description and frame)")
+        desc = SceneDescription.from_dict(output.description)
+        H, W = cameras.height, cameras.width
+        world_cams = Cameras(output.world_from_scene.to(cameras.c2w) @ cameras.c2w, cameras.K, W, H).to(self.device)
+        origins, dirs = camera_rays(world_cams)
+        forward = world_cams.c2w[:, :3, 2]
+        out = torch.zeros(len(times), len(cameras), H, W)
+        for k, t in enumerate(times):
+            scene = PackedScene.from_description(desc.at(float(t)), self.device)
+            for i in range(len(cameras)):
+                d = dirs[i].reshape(-1, 3)
+                hits = cast_rays(scene, origins[i].reshape(-1, 3), d)
+                z = hits.t * (d @ forward[i])
+                out[k, i] = torch.where(hits.prim >= 0, z, torch.zeros_like(z)).reshape(H, W).cpu()
+        return out
+
     # ------------------------------------------------------------------ helpers
     def _shadowed(self, desc: SceneDescription, scene: PackedScene, p: Tensor, n: Tensor) -> Tensor:
         sun = torch.nn.functional.normalize(torch.tensor(desc.lighting.sun_direction, device=p.device), dim=0)
