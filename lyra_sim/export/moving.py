@@ -42,6 +42,7 @@ from lyra_sim.export import mesh_ops
 from lyra_sim.export.collider import CollisionProxy, build_collision_proxy
 from lyra_sim.export.config import ColliderCfg, MovingColliderCfg
 from lyra_sim.export.depth import DepthSource, DepthViews
+from lyra_sim.export.tsdf import project_to_pixels
 
 
 @dataclass
@@ -156,15 +157,10 @@ def there_then_free(points: np.ndarray | Tensor, timed: TimedDepth, margin: floa
     K_ = timed.cameras.K.float()
     result = torch.zeros(len(pts), K, dtype=torch.bool)
     for v in range(V):
-        pc = torch.addmm(w2c[v, :3, 3], pts, w2c[v, :3, :3].T)
-        z = pc[:, 2]
-        zc = z.clamp(min=1e-4)
-        u = (K_[v, 0, 0] * pc[:, 0] / zc + K_[v, 0, 2]).floor()
-        r = (K_[v, 1, 1] * pc[:, 1] / zc + K_[v, 1, 2]).floor()
-        idx = ((z > 1e-4) & (u >= 0) & (u < W) & (r >= 0) & (r < H)).nonzero().squeeze(1)
+        idx, lin, z = project_to_pixels(pts, w2c[v], K_[v], W, H)
         if not len(idx):
             continue
-        d = depth[v][:, (r[idx] * W + u[idx]).long()]  # [K, n]
+        d = depth[v][:, lin]  # [K, n]
         zi = z[idx][None]
         seen = (d - zi).abs() <= margin
         freed = (d - zi > margin).any(0, keepdim=True)

@@ -174,6 +174,22 @@ def extract_mesh(volume: TSDFVolume) -> tuple[np.ndarray, np.ndarray]:
     return verts, faces.astype(np.int64)
 
 
+def project_to_pixels(points: Tensor, w2c: Tensor, K: Tensor, width: int, height: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Which of ``points`` [P, 3] one camera (``w2c`` [4, 4], ``K`` [3, 3]) sees in its image.
+
+    Returns:
+        (idx [n]: indices of the points in front of the camera and inside the image, lin [n]:
+        their pixel's row-major index, z [P]: every point's camera depth).
+    """
+    pc = torch.addmm(w2c[:3, 3], points, w2c[:3, :3].T)
+    z = pc[:, 2]
+    zc = z.clamp(min=1e-4)
+    u = (K[0, 0] * pc[:, 0] / zc + K[0, 2]).floor()
+    r = (K[1, 1] * pc[:, 1] / zc + K[1, 2]).floor()
+    idx = ((z > 1e-4) & (u >= 0) & (u < width) & (r >= 0) & (r < height)).nonzero().squeeze(1)
+    return idx, (r[idx] * width + u[idx]).long(), z
+
+
 def see_through(points: Tensor, views: DepthViews, margin: float) -> tuple[Tensor, Tensor]:
     """Per point, how many views see it and how many see through it.
 
@@ -202,15 +218,9 @@ def see_through(points: Tensor, views: DepthViews, margin: float) -> tuple[Tenso
     K = views.cameras.K.float()
     H, W = views.cameras.height, views.cameras.width
     for v in range(len(views)):
-        pc = torch.addmm(w2c[v, :3, 3], pts, w2c[v, :3, :3].T)
-        z = pc[:, 2]
-        zc = z.clamp(min=1e-4)
-        u = (K[v, 0, 0] * pc[:, 0] / zc + K[v, 0, 2]).floor()
-        r = (K[v, 1, 1] * pc[:, 1] / zc + K[v, 1, 2]).floor()
-        idx = ((z > 1e-4) & (u >= 0) & (u < W) & (r >= 0) & (r < H)).nonzero().squeeze(1)
+        idx, lin, z = project_to_pixels(pts, w2c[v], K[v], W, H)
         if not len(idx):
             continue
-        lin = (r[idx] * W + u[idx]).long()
         ok = valid[v, lin]
         zi, obs, nearest = z[idx], depth[v, lin], near[v, lin]
         seen += torch.bincount(idx[ok & ((obs - zi).abs() <= margin)], minlength=P)
