@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +15,8 @@ SMALL = ["teacher.num_frames=9", "teacher.width=160", "teacher.height=96", "teac
          "decoder.image_size=[48,80]", "preview.enabled=false"]
 
 
-def ovphysx_installed() -> bool:
-    try:
-        import ovphysx  # noqa: F401
-    except ImportError:
-        return False
-    return True
+OVPHYSX = find_spec("ovphysx") is not None
+"""PhysX on CPU (a test-only dependency) is installed."""
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +27,7 @@ def moving_world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("moving")
     cfg = load_decoder_cfg(REPO / "configs/model/embedded_dynamic.yaml", ["gaussian_stride=4"])
     dec = save_decoder(init_from_decoder(LatentGaussianDecoder(cfg), "embedded"), tmp / "dyn_decoder")
-    overrides = [*SMALL, f"decoder.weights={dec}", "dynamic=true", "times=[0,1]", f"physics_check={ovphysx_installed()}"]
+    overrides = [*SMALL, f"decoder.weights={dec}", "dynamic=true", "times=[0,1]", f"physics_check={OVPHYSX}"]
     return generate(tmp / "warehouse", prompt="a warehouse", overrides=overrides, seed=1)
 
 
@@ -79,7 +76,7 @@ def test_stage_at_time_places_the_current_body_only(moving_world, tmp_path):
             assert not op.GetAttr().GetNumTimeSamples() and op.Get()[2] == z
 
 
-@pytest.mark.skipif(not ovphysx_installed(), reason="needs ovphysx (PhysX on CPU)")
+@pytest.mark.skipif(not OVPHYSX, reason="needs ovphysx (PhysX on CPU)")
 def test_physx_finds_each_body_in_place_at_its_time_and_parked_at_another(moving_world, tmp_path):
     """PhysX: the report's drop test put a box on each body's top at its time; here a probe box
     over the t=0 body's parking spot (1000 m below; the t=1 body parks 2000 m below) rests on it
