@@ -19,9 +19,12 @@ from lyra_sim.errors import InvalidInputError, LyraSimError
 from lyra_sim.gaussians import GaussianScene, eval_sh
 from lyra_sim.render.gsplat_backend import gsplat_available, rasterize_gsplat
 from lyra_sim.render.projection import project_gaussians
+from lyra_sim.render.surface import ray_hit_depth, scatter_depth
 from lyra_sim.render.torch_backend import rasterize_torch
 
-RenderMode = Literal["RGB", "RGB+ED"]
+RenderMode = Literal["RGB", "RGB+ED", "RGB+SD", "RGB+ED+SD"]
+"""What to render besides colour and alpha: "ED" expected depth, "SD" surface depth."""
+RENDER_MODES = ("RGB", "RGB+ED", "RGB+SD", "RGB+ED+SD")
 Backend = Literal["auto", "torch", "gsplat", "gsplat-3dgut"]
 
 
@@ -33,12 +36,17 @@ class RenderOutput:
         rgb: [V, H, W, 3] colour, background blended in by the remaining transmittance.
         alpha: [V, H, W, 1] accumulated opacity in [0, 1].
         depth: [V, H, W, 1] expected camera-space z (``sum w z / alpha``, scene units; 0 where
-            nothing was hit), or None in mode "RGB".
+            nothing was hit), or None unless the mode has "ED".
+        surface_depth: [V, H, W, 1] camera z where the ray meets the surface (accumulated
+            opacity crosses 0.5, at the hit Gaussian's point of maximum density along the ray;
+            :mod:`lyra_sim.render.surface`); 0 where the ray stays more transparent (no
+            surface); None unless the mode has "SD".
     """
 
     rgb: Tensor
     alpha: Tensor
     depth: Tensor | None = None
+    surface_depth: Tensor | None = None
 
 
 def resolve_backend(backend: Backend, device: torch.device) -> str:
@@ -71,7 +79,10 @@ def render(
     Args:
         scene: N Gaussians (any SH degree); colour is evaluated per view from the SH.
         cameras: V cameras (OpenCV), same device as the scene.
-        mode: "RGB" or "RGB+ED" (also the alpha-normalised expected depth, Lyra's depth target).
+        mode: "RGB"; "+ED" adds the alpha-normalised expected depth (Lyra's depth target);
+            "+SD" adds the surface depth (median depth, for meshing and colliders). gsplat has no
+            median-depth mode, so "SD" modes always run the torch compositor (on the scene's
+            device, CUDA included); ``bench/render_parity.py`` checks it against gsplat's depth.
         background: RGB [3] or [V, 3] in [0, 1]; black when None. Lyra renders on white (1, 1, 1).
         near, far: clip planes on camera z (Lyra: 0.1 and 500).
         backend: "auto", "torch" (CPU/GPU, pure torch), "gsplat" (CUDA, classic EWA) or
@@ -81,13 +92,18 @@ def render(
     Returns:
         RenderOutput with rgb [V, H, W, 3], alpha [V, H, W, 1] and depth [V, H, W, 1] or None.
     """
-    if mode not in ("RGB", "RGB+ED"):
-        raise InvalidInputError(f"mode must be 'RGB' or 'RGB+ED', got {mode!r}")
+    if mode not in RENDER_MODES:
+        raise InvalidInputError(f"mode must be one of {', '.join(RENDER_MODES)}, got {mode!r}")
     if cameras.device != scene.device:
         raise InvalidInputError(f"cameras are on {cameras.device} but the scene is on {scene.device}; move one with .to()")
     if not 0 <= near < far:
         raise InvalidInputError(f"need 0 <= near < far, got near={near}, far={far}")
     which = resolve_backend(backend, scene.device)
+    want_ed, want_sd = "ED" in mode, "SD" in mode
+    if want_sd and which.startswith("gsplat"):
+        if backend != "auto":
+            raise InvalidInputError(f"surface depth (mode {mode!r}) is computed by the torch compositor; use backend='auto' or 'torch'")
+        which = "torch"
     V, dtype = len(cameras), scene.dtype
     viewmats = cameras.w2c.to(dtype)
     Ks = cameras.K.to(dtype)
@@ -104,6 +120,7 @@ def render(
             scene.means, scene.quats, scene.scales, scene.opacities, scene.sh, viewmats, Ks,
             cameras.width, cameras.height, mode, bg, near, far, eps2d, use_3dgut=which == "gsplat-3dgut",
         )
+        hits = None
     else:
         projected = project_gaussians(
             scene.means, scene.quats, scene.scales, scene.opacities, viewmats, Ks,
@@ -114,13 +131,16 @@ def render(
         else:
             dirs = scene.means[None] - cameras.centers.to(dtype)[:, None]  # [V, N, 3]
             colors = eval_sh(scene.sh[None].expand(V, -1, -1, -1), dirs)
-        if mode == "RGB+ED":
+        if want_ed:
             colors = torch.cat([colors, projected.depths[..., None]], dim=-1)
             if bg is not None:
                 bg = torch.cat([bg, bg.new_zeros(V, 1)], dim=-1)
-        colors, alphas = rasterize_torch(projected, scene.opacities, colors, cameras.width, cameras.height, bg)
+        colors, alphas, hits = rasterize_torch(projected, scene.opacities, colors, cameras.width, cameras.height, bg, surface=want_sd)
 
-    if mode == "RGB+ED":
-        depth = colors[..., 3:4] / alphas.clamp(min=1e-10)
-        return RenderOutput(rgb=colors[..., :3], alpha=alphas, depth=depth)
-    return RenderOutput(rgb=colors, alpha=alphas)
+    out = RenderOutput(rgb=colors[..., :3], alpha=alphas)
+    if want_ed:
+        out.depth = colors[..., 3:4] / alphas.clamp(min=1e-10)
+    if want_sd:
+        hit_z = ray_hit_depth(hits, scene.means, scene.quats, scene.scales, viewmats, Ks, cameras.width, cameras.height)
+        out.surface_depth = scatter_depth(hits, hit_z, V, cameras.width, cameras.height)
+    return out

@@ -22,6 +22,8 @@ Autograd differentiates all of it, so gradients reach every Gaussian parameter. 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 
@@ -31,6 +33,25 @@ MAX_ALPHA = 0.999
 """Per-Gaussian alpha cap (gsplat/3DGS), keeps log(1 - alpha) finite."""
 TRANSMITTANCE_EPS = 1e-4
 """A pixel is finished once its transmittance would fall to this (the Gaussian is excluded)."""
+SURFACE_OPACITY = 0.5
+"""A ray meets the surface where its accumulated opacity crosses this (median depth)."""
+
+
+@dataclass
+class SurfaceHits:
+    """For every pixel whose accumulated opacity reaches :data:`SURFACE_OPACITY`, the Gaussian
+    where it does (the pixel's median-depth Gaussian). Pixels that stay more transparent have
+    no entry: their rays meet no surface.
+
+    Attributes:
+        pixel: [S] flat index over V * H * W.
+        view: [S] camera index.
+        gaussian: [S] index into the N Gaussians.
+    """
+
+    pixel: Tensor
+    view: Tensor
+    gaussian: Tensor
 
 
 def _expand(counts: Tensor) -> tuple[Tensor, Tensor]:
@@ -121,12 +142,16 @@ class _Composite(torch.autograd.Function):
         pair_colors = colors.index_select(1, owner)  # [D, P]
         out = colors.new_zeros(colors.shape[0], num_pixels).index_add_(1, pix, pair_colors * weights)
         acc = alpha.new_zeros(num_pixels).index_add_(0, pix, weights)
+        # The pair where the accumulated opacity crosses SURFACE_OPACITY (at most one per pixel):
+        # the surface the ray meets (median depth, as 2DGS/GOF mesh it).
+        crossing = (weights > 0) & (trans > SURFACE_OPACITY) & (trans * (1.0 - alpha) <= SURFACE_OPACITY)
+        ctx.mark_non_differentiable(crossing)
         ctx.save_for_backward(a, b, c, o, pair_colors, owner, pix, dx, dy, alpha, trans, weights, segment, first)
         ctx.num_gaussians = attrs.shape[1]
-        return out, acc
+        return out, acc, crossing
 
     @staticmethod
-    def backward(ctx, grad_out: Tensor, grad_acc: Tensor):
+    def backward(ctx, grad_out: Tensor, grad_acc: Tensor, _grad_crossing):
         a, b, c, o, pair_colors, owner, pix, dx, dy, alpha, trans, weights, segment, first = ctx.saved_tensors
         D, P, M = pair_colors.shape[0], pix.numel(), ctx.num_gaussians
         g_pix = grad_out.index_select(1, pix)  # [D, P]; pix is sorted, so this read is sequential
@@ -159,7 +184,8 @@ def rasterize_torch(
     width: int,
     height: int,
     backgrounds: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
+    surface: bool = False,
+) -> tuple[Tensor, Tensor, SurfaceHits | None]:
     """Blend projected Gaussians into V images.
 
     Args:
@@ -167,9 +193,11 @@ def rasterize_torch(
         opacities: [N] in [0, 1].
         colors: [V, N, D] per-view values to blend (RGB, and depth as an extra channel).
         backgrounds: [V, D] added with the remaining transmittance, or None for zeros.
+        surface: also find each pixel's surface Gaussian (:class:`SurfaceHits`).
 
     Returns:
-        images [V, H, W, D] and alphas [V, H, W, 1] (alpha = 1 - final transmittance).
+        images [V, H, W, D], alphas [V, H, W, 1] (alpha = 1 - final transmittance), and the
+        surface hits (None unless ``surface``).
     """
     V, N = projected.depths.shape
     D = colors.shape[-1]
@@ -196,9 +224,14 @@ def rasterize_torch(
     )
     col = colors.reshape(V * N, D).index_select(0, flat_idx).T.contiguous()
     owner, pix = _pixel_pairs(attrs.detach().T, projected.radii.reshape(V * N, 2).index_select(0, flat_idx), view_idx, W, H)
-    out, acc = _Composite.apply(attrs, col, owner, pix, W, H, V * H * W)
+    out, acc, crossing = _Composite.apply(attrs, col, owner, pix, W, H, V * H * W)
+    hits = None
+    if surface:
+        sel = crossing.nonzero().squeeze(1)
+        g = flat_idx[owner[sel]]
+        hits = SurfaceHits(pixel=pix[sel], view=g // N, gaussian=g % N)
     images = out.T.reshape(V, H, W, D)
     alphas = acc.view(V, H, W, 1)
     if backgrounds is not None:
         images = images + (1.0 - alphas) * backgrounds.view(V, 1, 1, D)
-    return images, alphas
+    return images, alphas, hits
