@@ -202,6 +202,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         print(f"{sum(gen['gaussians']):,} Gaussians; renders vs teacher frames: {quality['psnr_db']:.2f} dB PSNR, SSIM "
               f"{quality['ssim']:.3f}; physics check: {result.report['physics_check'].get('status')}")
         print(f"wrote {len(result.files)} files to {result.out_dir} in {time.perf_counter() - t0:.1f} s")
+    _warn_unchecked("generate", result.report["physics_check"])
     return 0 if result.report["physics_check"].get("status") != "failed" else 1
 
 
@@ -308,6 +309,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print(format_report(result.report))
         print(f"wrote {result.files['usd']} and {len(result.files) - 1} more file(s) to {args.out} "
               f"in {time.perf_counter() - t0:.1f} s")
+    _warn_unchecked("export", result.report["physics_check"])
     return 0 if result.report["physics_check"].get("status") != "failed" else 1
 
 
@@ -326,7 +328,22 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(f"{'ok  ' if d.passed else 'FAIL'} {d.body} at spawn {d.spawn_index}: z {d.final_z:.3f} m "
                   f"(expected {d.expected_z:.3f}), speed {d.speed:.3f} m/s")
         print(result.summary())
-    return 0 if result.passed else 1
+    if not args.no_drop:
+        _warn_unchecked("check", result.to_dict())
+    # A skipped drop test (no ovphysx, or --no-drop) is not a failure of the world: exit 0, said on stderr.
+    return 1 if result.status == "failed" else 0
+
+
+def _warn_unchecked(command: str, check: dict) -> None:
+    """One line on stderr for each part of the physics check that was skipped or had nothing to
+    test (``check``: a ``physics_check`` report entry), so a missing PhysX or a world without
+    spawn points is not read as a pass."""
+    parts = [("physics check", check)]
+    if isinstance(check.get("moving_colliders"), dict):
+        parts.append(("kinematic drop test", check["moving_colliders"]))
+    for name, part in parts:
+        if part.get("status") in ("skipped", "failed") and part.get("reason"):
+            print(f"lyra-sim {command}: {name} {part['status']}: {part['reason']}", file=sys.stderr)
 
 
 def _cmd_world(args: argparse.Namespace) -> int:

@@ -13,6 +13,10 @@ are dropped from a little above their resting height; after ``seconds`` of simul
 must be at rest at the expected height: on the collider, not through it, not stuck above it.
 The expected height is the highest collider surface under the body's footprint (sampled from
 the mesh itself), so a slightly uneven floor is judged by where a body can really rest.
+
+The check says "passed" only when at least one body was dropped and every one came to rest: a
+world without spawn points fails (a robot has nowhere to start), and without ovphysx the drop
+test is "skipped" with the reason, never passed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -52,6 +57,9 @@ class DropResult:
     passed: bool
 
 
+DropTestStatus = Literal["passed", "failed", "skipped", "not run"]
+
+
 @dataclass
 class PhysicsCheckResult:
     """Everything ``lyra-sim check`` found.
@@ -59,29 +67,43 @@ class PhysicsCheckResult:
     Attributes:
         validation: problems reported by the validators (errors and warnings).
         drops: one entry per dropped body (empty when the drop test did not run).
-        drop_test: "passed", "failed", "skipped: <reason>" or "no spawn points".
+        drop_test: "passed" (at least one body dropped, all at rest at the expected height),
+            "failed" (a body did not come to rest, or there is no spawn point to drop one at),
+            "skipped" (PhysX is not installed, or the drop test was not asked for) or "not run".
+        reason: why the drop test was skipped or could not drop anything (None otherwise).
     """
 
     path: str
     validation: list[ValidationIssue] = field(default_factory=list)
     drops: list[DropResult] = field(default_factory=list)
-    drop_test: str = "not run"
+    drop_test: DropTestStatus = "not run"
+    reason: str | None = None
 
     @property
     def errors(self) -> list[ValidationIssue]:
         return [i for i in self.validation if i.severity == "error"]
 
     @property
+    def status(self) -> Literal["passed", "failed", "skipped"]:
+        """"failed" on a validation error or a failed drop test; "passed" only when the validators
+        found no error and the drop test passed; "skipped" when the drop test did not run."""
+        if self.errors or self.drop_test == "failed":
+            return "failed"
+        return "passed" if self.drop_test == "passed" else "skipped"
+
+    @property
     def passed(self) -> bool:
-        return not self.errors and not self.drop_test.startswith("failed")
+        return self.status == "passed"
 
     def summary(self) -> str:
         ok = sum(d.passed for d in self.drops)
-        return (f"{len(self.errors)} validation errors, {len(self.validation) - len(self.errors)} warnings; "
-                f"drop test {self.drop_test} ({ok}/{len(self.drops)} bodies at rest at the expected height)")
+        drops = f"drop test {self.drop_test}" + (f": {self.reason}" if self.reason else "")
+        if self.drops:
+            drops += f" ({ok}/{len(self.drops)} bodies at rest at the expected height)"
+        return f"{len(self.errors)} validation errors, {len(self.validation) - len(self.errors)} warnings; {drops}"
 
     def to_dict(self) -> dict:
-        return {"status": "passed" if self.passed else "failed", "summary": self.summary(), "path": self.path,
+        return {"status": self.status, "reason": self.reason, "summary": self.summary(), "path": self.path,
                 "validation": [asdict(i) for i in self.validation], "drop_test": self.drop_test,
                 "drops": [asdict(d) for d in self.drops]}
 
@@ -197,7 +219,7 @@ def _import_ovphysx():
         from ovphysx.samples.python_samples.schema_support import physx_schema_paths
     except ImportError as err:
         raise ExportError(
-            f"the PhysX drop test needs ovphysx (PhysX on CPU) and physx-usd-schemas: {err}. "
+            f"PhysX on CPU (ovphysx) is not installed ({err}); the drop test needs it. "
             "Install: pip install --no-deps ovphysx ovstage warp-lang physx-usd-schemas"
         ) from None
     except FileNotFoundError as err:
@@ -338,18 +360,20 @@ def check_world(path: str | Path, cfg: PhysicsCheckCfg | None = None, drop: bool
         raise ExportError(f"{path}: OpenUSD cannot open it")
     result = PhysicsCheckResult(str(path), validate_stage(stage))
     if not drop:
-        result.drop_test = "skipped: not asked for"
+        result.drop_test, result.reason = "skipped", "not asked for"
         return result
     points = read_spawn_points(stage)
     if not points:
-        result.drop_test = "no spawn points"
+        # Nothing to drop is not a pass: a world a robot cannot be placed in fails its purpose.
+        result.drop_test, result.reason = "failed", "no spawn points"
         return result
     try:
-        result.drops = drop_test(path, points, cfg)
+        _import_ovphysx()
     except ExportError as err:
-        result.drop_test = f"skipped: {err}"
+        result.drop_test, result.reason = "skipped", str(err)
         return result
-    result.drop_test = "passed" if all(d.passed for d in result.drops) else "failed"
+    result.drops = drop_test(path, points, cfg)
+    result.drop_test = "passed" if result.drops and all(d.passed for d in result.drops) else "failed"
     return result
 
 

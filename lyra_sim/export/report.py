@@ -109,6 +109,17 @@ def _fmt(v, unit: str = "", digits: int = 3) -> str:
     return f"{v}{unit}"
 
 
+def _spawn_row(report: dict) -> str:
+    count = len(report.get("spawn_points", []))
+    if count:
+        return str(count)
+    if report["frame"]["mode"] != "sim":
+        return "0 (the source frame has no gravity, so no floor to stand on)"
+    if not report.get("collider"):
+        return "0 (no collider to stand on)"
+    return "0: no place found where the robot fits (a world without spawn points fails the physics check)"
+
+
 def format_report(report: dict) -> str:
     """The report as an aligned two-column table."""
     col = report.get("collider") or {}
@@ -126,15 +137,18 @@ def format_report(report: dict) -> str:
         ("floor tilt before / after", f"{_fmt(floor.get('tilt_before_degrees'), ' deg')} / {_fmt(floor.get('tilt_after_degrees'), ' deg')}"),
         ("scale source", f"{scale.get('source')} ({_fmt(scale.get('metres_per_unit'), ' m/unit', 4)})"),
         ("input camera height", _fmt(scale.get("camera_height_m"), " m")),
-        ("spawn points", str(len(report.get("spawn_points", [])))),
-        ("physics check", check.get("status", "-") + (f": {check['summary']}" if check.get("summary") else "")),
+        ("spawn points", _spawn_row(report)),
+        ("physics check", check.get("status", "-") + (f": {check.get('summary') or check.get('reason')}"
+                                                      if check.get("summary") or check.get("reason") else "")),
     ]
     moving = report.get("moving_colliders")
     if moving:
         per = ", ".join(f"t={c['time']:g}: {c['triangles']}" for c in moving["per_time"])
         rows.append(("kinematic colliders", f"{per} triangles; {moving['static_faces_removed']} moving faces left the static collider"))
         drops = check.get("moving_colliders")
-        if isinstance(drops, dict):
+        if isinstance(drops, dict) and drops.get("reason"):
+            rows.append(("kinematic drop test", f"{drops['status']}: {drops['reason']}"))
+        elif isinstance(drops, dict):
             rows.append(("kinematic drop test", f"{drops['status']} ({sum(d['passed'] for d in drops['drops'])}/{len(drops['drops'])} "
                                                 "boxes rest on the moving geometry at its time)"))
         elif drops:

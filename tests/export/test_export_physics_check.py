@@ -1,19 +1,62 @@
 """`lyra-sim check`: OpenUSD validators with negative controls, and the real PhysX drop test."""
 
 import shutil
+import sys
 
 import pytest
 from pxr import Usd, UsdGeom
 
+from lyra_sim.cli import main
+from lyra_sim.export import format_report
 from lyra_sim.export.physics_check import check_world, validate_stage
 from lyra_sim.export.usd_gaussians import author_gaussians, new_stage
+from lyra_sim.export.usd_physics import SPAWN_ROOT
+
+
+def copy_world(world, tmp_path):
+    out, _ = world
+    for f in out.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path / "scene.usda"
 
 
 def test_exported_world_passes_every_validator(world):
     out, _ = world
     result = check_world(out / "scene.usda", drop=False)
-    assert result.errors == [] and result.passed
-    assert result.drop_test.startswith("skipped")
+    assert result.errors == []
+    # Validators alone are not a pass: nothing was dropped.
+    assert (result.status, result.drop_test, result.reason) == ("skipped", "skipped", "not asked for")
+    assert not result.passed and result.to_dict()["status"] == "skipped"
+    assert main(["check", str(out / "scene.usda"), "--no-drop"]) == 0
+
+
+def test_world_without_spawn_points_fails_the_check(world, tmp_path, capsys):
+    path = copy_world(world, tmp_path)
+    stage = Usd.Stage.Open(str(path))
+    assert stage.RemovePrim(SPAWN_ROOT)
+    stage.Save()
+    checked = check_world(path)
+    assert checked.errors == []  # valid USD, but a robot has nowhere to start
+    assert (checked.status, checked.drop_test, checked.reason) == ("failed", "failed", "no spawn points")
+    assert checked.drops == [] and checked.to_dict()["status"] == "failed"
+    capsys.readouterr()
+    assert main(["check", str(path)]) == 1
+    assert "physics check failed: no spawn points" in capsys.readouterr().err
+
+
+def test_drop_test_without_physx_is_skipped_not_passed(world, monkeypatch, capsys):
+    out, exported = world
+    monkeypatch.setitem(sys.modules, "ovphysx", None)  # `import ovphysx` raises ImportError, as when it is missing
+    checked = check_world(out / "scene.usda")
+    assert (checked.status, checked.drop_test) == ("skipped", "skipped") and not checked.passed
+    assert "ovphysx" in checked.reason and "not installed" in checked.reason
+    assert checked.to_dict()["status"] == "skipped" and checked.to_dict()["reason"] == checked.reason
+    summary = format_report({**exported.report, "physics_check": checked.to_dict()})
+    assert "physics check" in summary and "skipped: " in summary and "not installed" in summary
+    capsys.readouterr()
+    assert main(["check", str(out / "scene.usda")]) == 0  # the world is not at fault
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lyra-sim check: physics check skipped: PhysX on CPU (ovphysx) is not installed")
 
 
 def test_validators_catch_broken_stages(room_scene):
@@ -42,6 +85,8 @@ def test_drop_test_bodies_rest_on_the_collider(world, physx):
     assert result.spawn_points, "the fixture world has spawn points"
     checked = check_world(out / "scene.usda")
     assert checked.drop_test == "passed", checked.summary()
+    assert checked.status == "passed" and checked.passed and checked.reason is None
+    assert checked.to_dict()["status"] == "passed"
     assert {d.body for d in checked.drops} == {"capsule", "box"}
     assert len(checked.drops) == 2 * len(result.spawn_points)
     for d in checked.drops:
@@ -50,12 +95,11 @@ def test_drop_test_bodies_rest_on_the_collider(world, physx):
 
 def test_drop_test_fails_without_a_collider(world, physx, tmp_path):
     """Negative control: with collision switched off the bodies fall through and the check fails."""
-    out, _ = world
-    for f in out.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    stage = Usd.Stage.Open(str(tmp_path / "scene.usda"))
+    path = copy_world(world, tmp_path)
+    stage = Usd.Stage.Open(str(path))
     stage.GetPrimAtPath("/World/Collider").GetAttribute("physics:collisionEnabled").Set(False)
     stage.Save()
-    checked = check_world(tmp_path / "scene.usda")
-    assert checked.drop_test == "failed" and not checked.passed
+    checked = check_world(path)
+    assert checked.drop_test == "failed" and checked.status == "failed" and not checked.passed
+    assert checked.to_dict()["status"] == "failed"
     assert all(d.final_z < d.expected_z - 0.5 for d in checked.drops)
