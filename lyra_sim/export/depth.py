@@ -1,10 +1,11 @@
-"""Depth for the collider: decoded/teacher depth maps, or expected-depth renders of the Gaussians.
+"""Depth for the collider: the Gaussians' own surface depth, or given decoded/teacher depth maps.
 
 The pipeline hands the export what it knows besides the Gaussians: the decoder's per-pixel
 decoded depth with its cameras (:class:`DepthViews`), and whatever the teacher knows about the
 frame (:class:`SourceFrame`: a metric ``world_from_scene``, the trajectories). A bare PLY has
-neither, so :func:`render_depth_views` renders the Gaussians' expected depth at automatically
-placed cameras: the scene's own trajectories when known, Lyra's six trajectories from the input
+neither, so :func:`render_depth_views` renders the Gaussians' surface depth (where each ray's
+accumulated opacity crosses 0.5, :mod:`lyra_sim.render.surface`) at automatically placed
+cameras; rays that stay more transparent are "no surface" and are never fused. The cameras: the scene's own trajectories when known, Lyra's six trajectories from the input
 camera when the scene lies in front of it (the generated-scene convention), else an orbit
 around the bounds plus views looking out from inside them.
 """
@@ -45,7 +46,7 @@ class DepthViews:
         cameras: V cameras (OpenCV) of size W x H.
         masks: [V, H, W] bool, True where the depth is trustworthy (None: wherever it is > 0).
         source: where the depth came from: "decoded" (the decoder's depth head), "teacher"
-            (e.g. the procedural teacher's exact depth) or "rendered" (Gaussians' expected depth).
+            (e.g. the procedural teacher's exact depth) or "rendered" (the Gaussians' surface depth).
     """
 
     depth: Tensor
@@ -215,12 +216,13 @@ def _interior_cameras(centre: Tensor, K: Tensor, w: int, h: int, count: int) -> 
 def render_depth_views(
     scene: GaussianScene, cameras: Cameras, min_alpha: float = 0.5, chunk: int = 4, scale_factor: float = 1.0
 ) -> DepthViews:
-    """Expected depth of ``scene`` at ``cameras``; pixels with alpha < ``min_alpha`` are masked.
+    """Surface depth of ``scene`` at ``cameras``; pixels with alpha < ``min_alpha`` (or no
+    surface) are masked.
 
     Args:
-        scale_factor: multiplies every Gaussian's scales for this render. A splat's depth is its
-            centre's, so a surface seen at a grazing angle comes out in front of itself by about
-            the splats' extent; thinner splats halve that bias (0.5) and barely open holes.
+        scale_factor: multiplies every Gaussian's scales for this render (1: as they are). The
+            surface depth is taken where the ray meets a splat, not at its centre, so splat size
+            no longer lifts grazing floors; thinner splats only open holes.
     """
     if scale_factor != 1.0:
         scene = GaussianScene(scene.means, scene.quats, scene.scales * scale_factor, scene.opacities, scene.sh)
@@ -228,7 +230,8 @@ def render_depth_views(
     cams = cameras.to(scene.device, scene.dtype)
     with torch.no_grad():
         for i in range(0, len(cams), chunk):
-            out = render(scene, cams[i : i + chunk], mode="RGB+ED")
-            depths.append(out.depth[..., 0].float().cpu())
-            masks.append((out.alpha[..., 0] >= min_alpha).cpu())
+            out = render(scene, cams[i : i + chunk], mode="RGB+SD")
+            depth = out.surface_depth[..., 0].float().cpu()
+            depths.append(depth)
+            masks.append((out.alpha[..., 0] >= min_alpha).cpu() & (depth > 0))
     return DepthViews(torch.cat(depths), cameras.to("cpu", torch.float32), torch.cat(masks), "rendered")

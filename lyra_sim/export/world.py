@@ -30,6 +30,7 @@ from lyra_sim.export.alignment import (
 from lyra_sim.export.collider import (
     CollisionProxy,
     build_collision_proxy,
+    depth_to_collider,
     flatten_floor,
 )
 from lyra_sim.export.config import ExportCfg
@@ -226,6 +227,10 @@ def export_world(
             if spawn:
                 author_spawn_points(stage, spawn)
             report = build_report(scene, cfg, alignment, proxy, stats, views, spawn, tilt_after, len(names), source)
+            if proxy is not None and views is not None:
+                # Rendered views are the Gaussians' own surface: does the robot collide where it sees?
+                key = "gaussians_vs_collider" if views.source == "rendered" else f"{views.source}_depth_vs_collider"
+                report[key] = depth_to_collider(views, proxy, alignment.sim_from_scene)
             if timed_depth is not None:
                 report["moving_colliders"] = {"instants_compared": [round(t, 4) for t in timed_depth.times],
                                               "depth_source": timed_depth.source,

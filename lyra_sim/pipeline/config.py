@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Literal
 
 from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES
-from lyra_sim.export.config import ExportCfg
+from lyra_sim.export.config import ColliderCfg, ExportCfg
+from lyra_sim.refine.config import RefineCfg
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "generate"
 
@@ -101,13 +102,14 @@ class GenerateCfg:
     """The teacher. Defaults to TeacherSettings()."""
     decoder: DecoderSettings = field(default_factory=DecoderSettings)
     """The decoder. Defaults to DecoderSettings()."""
-    collider_depth: Literal["auto", "decoded", "teacher", "rendered"] = "auto"
-    """Depth fused into the collision proxy: the decoder's per-pixel decoded depth (Lyra's
-    output path), the teacher's depth, or expected depth rendered from the Gaussians. "auto":
-    the teacher's when it is exact geometry (the procedural teacher's ray-cast depth), else the
-    decoded depth. Measured on "a living room" with the embedded decoder: decoded depth (one
-    value per 4x4 pixels at 48x80, AbsRel 0.2) gives a wavy floor and 0 spawn points; the
-    teacher's depth gives 8 spawn points and 16/16 drop-test bodies at rest. Defaults to "auto"."""
+    collider_depth: Literal["auto", "rendered", "decoded", "teacher"] = "auto"
+    """Depth fused into the collision proxy. "rendered" (= "auto"): the surface depth of the
+    world's own (refined) Gaussians rendered at the teacher's cameras, so what the robot sees is
+    what it stands on; "decoded": the decoder's per-pixel depth head (Lyra's output path; one
+    value per 4x4 pixels, metres off for the embedded decoder); "teacher": the teacher's depth,
+    for comparison only (no real teacher has exact depth). The teacher's depth is otherwise used
+    only to supervise refinement and to score the collider (``collider_accuracy``).
+    Defaults to "auto"."""
     use_teacher_frame: bool = True
     """When the teacher knows gravity and metres (the procedural teacher does), place the world
     with them instead of estimating them from the collider. Defaults to True."""
@@ -120,12 +122,18 @@ class GenerateCfg:
     dynamic: bool = False
     """Ask the teacher for a moving scene and decode it with the time-conditioned decoder.
     Defaults to False."""
-    export: ExportCfg = field(default_factory=lambda: ExportCfg(usd_format="usdz", previews=False))
+    export: ExportCfg = field(default_factory=lambda: ExportCfg(
+        usd_format="usdz", previews=False, collider=ColliderCfg(render_width=160, render_height=96)))
     """USD, collider, gravity/scale, spawn points (``lyra-sim export``'s settings); a single
-    ``scene.usdz`` by default; preview.png replaces export's report.png. Defaults to
-    ExportCfg(usd_format="usdz", previews=False)."""
+    ``scene.usdz`` by default; preview.png replaces export's report.png; the collider's surface
+    depth is rendered at the teacher's default frame size (160x96: one value per teacher pixel).
+    Defaults to ExportCfg(usd_format="usdz", previews=False, collider=ColliderCfg(160x96))."""
     preview: PreviewSettings = field(default_factory=PreviewSettings)
     """Previews. Defaults to PreviewSettings()."""
+    refine: RefineCfg = field(default_factory=RefineCfg)
+    """Refinement of the decoded Gaussians against the teacher's frames and depth, between
+    decode and export (static worlds); ``refine.steps=0`` keeps the feed-forward result.
+    Defaults to RefineCfg()."""
 
 
 def load_generate_cfg(path: str | Path | None = None, overrides=()) -> GenerateCfg:

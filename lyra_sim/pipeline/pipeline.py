@@ -6,10 +6,14 @@ Stages (each timed in ``report.json``):
 2. **decode**: the latent Gaussian decoder turns the latents + camera rays into pixel-aligned
    Gaussians and a decoded depth map per frame (:mod:`lyra_sim.pipeline.decode`); opacity
    pruning; a self-consistency score (Gaussians rendered at the teacher's cameras vs its frames);
-3. **export**: ``scene.ply``, USD Gaussians + collider fused from the decoded depth + gravity and
-   metric scale + spawn points in one ``scene.usdz`` (:func:`lyra_sim.export.export_world`);
-4. **physics**: drop test bodies at the spawn points with PhysX (where ``ovphysx`` installs);
-5. **previews**: ``preview.png`` (contact sheet) and ``preview.mp4`` (fly-through).
+3. **refine**: the decoded Gaussians optimised against the teacher's frames and depth
+   (:mod:`lyra_sim.refine`; static worlds; ``refine.steps=0`` skips it);
+4. **export**: ``scene.ply``, USD Gaussians + a collider fused from the Gaussians' own surface
+   depth + gravity and metric scale + spawn points in one ``scene.usdz``
+   (:func:`lyra_sim.export.export_world`), scored against the teacher's geometry when it has
+   one (``collider_accuracy``);
+5. **physics**: drop test bodies at the spawn points with PhysX (where ``ovphysx`` installs);
+6. **previews**: ``preview.png`` (contact sheet) and ``preview.mp4`` (fly-through).
 
 Everything is written into a staging folder that becomes ``out_dir`` only when every stage has
 succeeded (:func:`lyra_sim.io.atomic_directory`): a failed run leaves nothing half-written and
@@ -39,7 +43,7 @@ PIPELINE_CONFIG = "pipeline.yaml"
 PIPELINE_DECODER = "decoder"
 EMBEDDED = "embedded"
 
-STAGES = ("teacher", "decode", "export", "physics", "previews")
+STAGES = ("teacher", "decode", "refine", "export", "physics", "previews")
 """The stages, in order, as reported to ``on_stage`` and in ``report.json``."""
 
 
@@ -148,6 +152,7 @@ class LyraPipeline:
         overwrite: bool = False,
         on_stage: Callable[[str, float | None], None] | None = None,
         on_preview_frame: Callable[[int, int], None] | None = None,
+        on_refine_step: Callable[[int, int, float], None] | None = None,
     ) -> GenerateResult:
         """Make a world in ``out_dir``.
 
@@ -158,6 +163,7 @@ class LyraPipeline:
             overwrite: replace an existing ``out_dir`` (only once the new world is complete).
             on_stage: called with (stage, None) when a stage starts and (stage, seconds) when it ends.
             on_preview_frame: called with (frame index, frame count) while the fly-through renders.
+            on_refine_step: called with (step, steps, loss) while refinement runs.
 
         Raises:
             InvalidInputError: bad input (empty prompt, unreadable image, one-frame video, ...).
@@ -181,6 +187,7 @@ class LyraPipeline:
             raise InvalidInputError("a dynamic scene needs the times to decode, e.g. --times 0,0.5,1")
         if cfg.times and not all(0.0 <= t <= 1.0 for t in cfg.times):
             raise InvalidInputError(f"--times must lie in [0, 1], got {cfg.times}")
+        cfg.refine.check()
         teacher = self.teacher()  # missing weights fail here, before any output exists
         decoder = self.decoder
 
@@ -195,6 +202,8 @@ class LyraPipeline:
             with stage("decode"):
                 decoded, forward = _decode(decoder, output, cfg)
                 quality = [_self_consistency(d) for d in decoded]
+            with stage("refine"):
+                refined = _refine(decoded, output, cfg, on_refine_step)
             with stage("export"):
                 files, export = _export(decoded, output, cfg, staging, teacher)
             with stage("physics"):
@@ -203,6 +212,8 @@ class LyraPipeline:
                 if cfg.preview.enabled:
                     files.update(_previews(decoded[0], export, cfg, staging, on_preview_frame))
             report = _report(export.report, cfg, prompt, image_t, video_t, output, decoded, forward, quality, physics, timings, files)
+            report["refine"] = refined
+            report["collider_accuracy"] = _collider_accuracy(export, output)
             _write_report(report, staging / "report.json")
             (staging / "config.yaml").write_text(config_yaml(cfg))
             files["report_json"], files["config"] = staging / "report.json", staging / "config.yaml"
@@ -302,6 +313,48 @@ def _self_consistency(decoded: DecodedScene, max_views: int = 6) -> dict:
     return {"views": len(idx), "psnr_db": round(float(psnr(pred, target).mean()), 3), "ssim": round(float(ssim(pred, target).mean()), 4)}
 
 
+def _refine(decoded: list[DecodedScene], output, cfg: GenerateCfg, on_step) -> dict:
+    """Refine a static world's Gaussians in place (``decoded[0].scene``); the report section."""
+    from lyra_sim.cameras import Cameras
+    from lyra_sim.refine import RefineTargets, refine_gaussians
+
+    if cfg.refine.steps == 0:
+        return {"steps": 0, "status": "skipped: refine.steps=0 (feed-forward Gaussians)"}
+    if cfg.dynamic:
+        return {"steps": 0, "status": "skipped: 4D worlds are not refined yet (each time would need its own teacher frames)"}
+    trajs = [t for t in output.trajectories if not t.name.endswith("_flipped")]
+    depth = [t.depth for t in trajs]
+    has_depth = all(d is not None for d in depth)
+    targets = RefineTargets(
+        torch.cat([t.frames for t in trajs]).float(), Cameras.cat([t.cameras for t in trajs]),
+        torch.cat(depth).float() if has_depth else None,
+        torch.cat([t.mask if t.mask is not None else (t.depth > 0 if t.depth is not None else torch.ones_like(t.frames[:, 0], dtype=torch.bool))
+                   for t in trajs]) if has_depth else None,
+        bool(output.depth_is_metric))
+    result = refine_gaussians(decoded[0].scene, targets, cfg.refine, on_step=on_step)
+    decoded[0].scene = result.scene
+    return {"status": "done", **result.summary()}
+
+
+def _collider_accuracy(export, output) -> dict | str:
+    """The collider against the teacher's ground-truth geometry (sim frame), when it has one."""
+    from lyra_sim.eval.collider import collider_accuracy
+
+    if export.collider is None:
+        return "not computed: no collider"
+    if not output.meshes:
+        return "not computed: the teacher has no ground-truth geometry"
+    trajs = [t for t in output.trajectories if not t.name.endswith("_flipped") and t.depth is not None]
+    if not trajs:
+        return "not computed: the teacher has no depth to tell visible geometry"
+    from lyra_sim.cameras import Cameras
+
+    cams = Cameras.cat([t.cameras for t in trajs])
+    depth = torch.cat([t.depth for t in trajs]).float()
+    mesh = output.meshes[0]
+    return collider_accuracy(export.collider, export.alignment.sim_from_scene, mesh.vertices, mesh.faces, cams, depth)
+
+
 def _timed_depth(decoded: list[DecodedScene], output, cfg: GenerateCfg, teacher, exact: bool):
     """The same cameras' depth at several instants, for the kinematic colliders of a 4D world:
     the teacher renders it where it can (exact, at ``reference_times`` instants plus the decoded
@@ -341,16 +394,22 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
     source = SourceFrame.from_teacher(output, name="generated")
     if not cfg.use_teacher_frame:
         source.world_from_scene = None
-    depth = None  # "rendered": export renders the Gaussians' expected depth
-    if cfg.collider_depth == "decoded" or (cfg.collider_depth == "auto" and not teacher_info(cfg.teacher.name).exact_depth):
+    depth = None  # "rendered"/"auto": export renders the Gaussians' surface depth at the teacher's cameras
+    mode = cfg.collider_depth
+    if mode == "auto" and cfg.dynamic:
+        # 4D worlds are not refined yet, and the unrefined Gaussians' depth lies metres off:
+        # they keep the old rule (the teacher's depth when it is exact, else decoded depth),
+        # which report.json names under generate.collider_depth.
+        mode = "teacher" if teacher_info(cfg.teacher.name).exact_depth else "decoded"
+    if mode == "decoded":
         depth = first.depth
-    elif cfg.collider_depth in ("teacher", "auto"):
+    elif mode == "teacher":
         depth = depth_views_from_teacher(output)
     # The staging folder is ours; the kinematic colliders are for the decoded times.
     export_cfg = replace(cfg.export, overwrite=True, moving=replace(cfg.export.moving, times=list(cfg.times or [])))
     timed = None
     if cfg.dynamic and export_cfg.moving.enabled:
-        timed = _timed_depth(decoded, output, cfg, teacher, exact=depth is not None and depth.source == "teacher")
+        timed = _timed_depth(decoded, output, cfg, teacher, exact=depth is None or depth.source == "teacher")
     result = export_world(first.scene, staging, export_cfg, depth_views=depth, source=source, timed_depth=timed)
     files.update({k: v for k, v in result.files.items() if isinstance(v, Path)})
     if len(decoded) > 1:

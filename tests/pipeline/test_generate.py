@@ -14,7 +14,11 @@ from lyra_sim.errors import MissingWeightsError, OutputExistsError
 from lyra_sim.pipeline import LyraPipeline, generate, load_generate_cfg
 
 SMALL = ["teacher.num_frames=9", "teacher.width=160", "teacher.height=96", "teacher.trajectories=[left,zoom_out]",
-         "decoder.image_size=[48,80]", "preview.frames=3", "preview.width=80", "preview.height=48"]
+         "decoder.image_size=[48,80]", "preview.frames=3", "preview.width=80", "preview.height=48",
+         "refine.steps=0", "collider_depth=teacher"]
+"""Small and fast: the plumbing tests skip refinement and fuse the teacher's depth; the ``world``
+fixture runs the default path (refined Gaussians, collider from their surface depth)."""
+DEFAULT_PATH = ["refine.steps=100", "collider_depth=auto"]
 FILES = ["collider.glb", "collider.obj", "config.yaml", "preview.mp4", "preview.png", "report.json", "scene.ply", "scene.usdz"]
 
 
@@ -29,7 +33,7 @@ def ovphysx_installed() -> bool:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     out = tmp_path_factory.mktemp("gen") / "room"
-    return generate(out, prompt="a small living room", overrides=SMALL, seed=3)
+    return generate(out, prompt="a small living room", overrides=SMALL + DEFAULT_PATH, seed=3)
 
 
 def test_generate_writes_a_complete_world(world):
@@ -39,10 +43,18 @@ def test_generate_writes_a_complete_world(world):
     gen = report["generate"]
     assert gen["teacher"]["trajectories"] == ["left", "zoom_out"] and gen["teacher"]["frames"] == 9
     assert gen["decoder"]["decode_size"] == [48, 80] and gen["gaussians"][0] == len(world.scenes[0]) > 0
-    assert report["collider"]["triangles"] > 1000 and report["collider"]["depth_source"] == "teacher"
+    assert report["collider"]["triangles"] > 1000 and report["collider"]["depth_source"] == "rendered"
     assert len(report["spawn_points"]) > 0
     assert 10.0 < gen["self_consistency"][0]["psnr_db"] < 60.0  # a real render of real Gaussians, not a copy
-    assert set(gen["stage_seconds"]) == {"teacher", "decode", "export", "physics", "previews"}
+    assert set(gen["stage_seconds"]) == {"teacher", "decode", "refine", "export", "physics", "previews"}
+    # Refinement made the Gaussians agree with the teacher better than the decoder did.
+    refine = report["refine"]
+    assert refine["steps"] == 100 and refine["after"]["psnr_db"] > refine["before"]["psnr_db"] + 2
+    assert refine["after"]["depth_abs_rel"] < refine["before"]["depth_abs_rel"]
+    # The collider is scored against the procedural teacher's ground truth, and lies on the Gaussians.
+    acc = report["collider_accuracy"]
+    assert 0.0 <= acc["fscore"] <= 1.0 and acc["gt_points"] > 1000 and acc["chamfer_m"] > 0
+    assert report["gaussians_vs_collider"]["median_m"] < 0.1
     if ovphysx_installed():
         assert report["physics_check"]["status"] == "passed", report["physics_check"]["summary"]
     from pxr import Usd, UsdPhysics
@@ -102,7 +114,7 @@ def run_cli(capsys, *args) -> tuple[int, str]:
 
 @pytest.mark.parametrize("case", ["unreadable image", "empty prompt", "one-frame video", "unwritable out", "unknown teacher",
                                   "gen3c without weights", "gen3c weights missing", "image to procedural", "nothing",
-                                  "video to procedural"])
+                                  "video to procedural", "refine 0 views", "refine negative steps", "refine unknown strategy"])
 def test_bad_input_is_one_clear_message_and_nothing_written(case, tmp_path, capsys):
     out = tmp_path / "out"
     bad_png = tmp_path / "photo.png"
@@ -118,17 +130,23 @@ def test_bad_input_is_one_clear_message_and_nothing_written(case, tmp_path, caps
         "gen3c weights missing": ["--prompt", "a room", "--teacher", "gen3c", "--weights", str(tmp_path / "no_such_dir")],
         "image to procedural": ["--image", str(_good_png(tmp_path))],
         "nothing": [],
+        "refine 0 views": ["--prompt", "a room"],
+        "refine negative steps": ["--prompt", "a room"],
+        "refine unknown strategy": ["--prompt", "a room"],
     }[case]
+    late = {"refine 0 views": ["refine.views_per_step=0"], "refine negative steps": ["refine.steps=-5"],
+            "refine unknown strategy": ["refine.strategy=mcmc"]}.get(case, [])  # overrides go last
     if case == "unwritable out":
         blocker = tmp_path / "a_file"
         blocker.write_text("x")
         out = blocker / "world"  # a folder cannot be made under a file
-    code, err = run_cli(capsys, *args, "--out", str(out), *SMALL)
+    code, err = run_cli(capsys, *args, "--out", str(out), *SMALL, *late)
     expect = {"unreadable image": "cannot read it as an image", "empty prompt": "prompt is empty",
               "one-frame video": "1 frame", "unwritable out": "cannot write", "unknown teacher": "unknown teacher 'sora'",
               "gen3c without weights": "--weights DIR", "gen3c weights missing": "no_such_dir",
               "image to procedural": "prompt only", "nothing": "nothing to generate from",
-              "video to procedural": "cannot turn a video into a 4D scene"}[case]
+              "video to procedural": "cannot turn a video into a 4D scene", "refine 0 views": "views_per_step",
+              "refine negative steps": "refine.steps", "refine unknown strategy": "strategy"}[case]
     assert code == 2 and expect in err and err.count("\n") == 1, err
     assert not out.exists() or not any(out.iterdir())
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -1,0 +1,177 @@
+"""Sim-grade worlds (issue 15): is what the robot sees what it stands on, on scenes never trained on?
+
+For each of 12 procedural scenes (two of every kind the teacher makes: room, office, warehouse,
+corridor, street (courtyard-like), outdoor terrain) with prompts and seeds not in the training
+prompts (configs/prompts/sdg_prompts.txt, seeds < 1000), runs ``lyra-sim generate`` on the embedded
+default in a fresh process (wall time and that process's peak RSS), then measures:
+
+- renders vs the teacher at its views, feed-forward and after refinement (PSNR, SSIM, surface-depth
+  AbsRel; from report.json ``refine``);
+- the collider, which the default builds from the Gaussians' surface depth alone, against the
+  teacher's visible ground-truth geometry (Chamfer, F-score@5 cm); floor tilt and scale error of
+  a *second* export of the same Gaussians that may not use the teacher's frame (gravity and metres
+  estimated from the collider only), against the teacher's true frame;
+- Gaussians vs collider (median distance), spawn points, the PhysX drop test, and the PD humanoid
+  standing for 3 s at every spawn point (ovphysx).
+
+Resumable: one JSON per scene in bench/results/sim_grade/ (delete one to redo it); the table of
+all of them goes to bench/results/sim_grade.json and is printed as markdown.
+
+    python bench/sim_grade.py [--only NAME ...] [--config key=value ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, write_json  # noqa: E402
+
+SCENES = [
+    ("room_a", "a quiet study room with a sofa and a lamp", 5101),
+    ("room_b", "a small dark bedroom with boxes", 5102),
+    ("office_a", "a sunny office with desks and cabinets", 5103),
+    ("office_b", "an open office with plants", 5104),
+    ("warehouse_a", "a dim storage depot with pallets", 5105),
+    ("warehouse_b", "a logistics warehouse with tall shelves", 5106),
+    ("corridor_a", "a narrow school corridor", 5107),
+    ("corridor_b", "a long tunnel with lamps", 5108),
+    ("street_a", "a small plaza street with benches", 5109),
+    ("street_b", "an old street with parked cars", 5110),
+    ("outdoor_a", "an outdoor field with scattered rocks", 5111),
+    ("outdoor_b", "a mountain slope with boulders", 5112),
+]
+OUT = Path(__file__).resolve().parent / "results"
+
+
+def run_generate(prompt: str, seed: int, out: Path, overrides: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS GB, exit code) of one ``lyra-sim generate`` in its own process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "lyra_sim.cli", "generate", "--prompt", prompt, "--seed", str(seed),
+                             "--out", str(out), "--quiet", *overrides], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - t0, usage.ru_maxrss / 1e6, proc.returncode
+
+
+def frame_errors(prompt: str, seed: int, world: Path) -> dict:
+    """Floor tilt and scale error when gravity and metres come from the Gaussians' collider only."""
+    import torch
+
+    from lyra_sim.export import ExportCfg, export_world
+    from lyra_sim.export.alignment import angle_degrees
+    from lyra_sim.export.depth import SourceFrame
+    from lyra_sim.gaussians import read_ply
+    from lyra_sim.pipeline import load_generate_cfg
+    from lyra_sim.pipeline.pipeline import LyraPipeline, _run_teacher
+
+    cfg = load_generate_cfg(world / "config.yaml")
+    output = _run_teacher(LyraPipeline(cfg).teacher(), cfg, prompt, None, None)
+    scene = read_ply(world / "scene.ply")
+    source = SourceFrame.from_teacher(output, name="generated")
+    truth = source.world_from_scene.double()
+    source.world_from_scene = None  # estimate gravity and scale from the collider alone
+    ecfg = ExportCfg(usd_format="usdc", previews=False)
+    ecfg.collider.render_width, ecfg.collider.render_height = cfg.teacher.width, cfg.teacher.height
+    with tempfile.TemporaryDirectory() as tmp:
+        res = export_world(scene, tmp, ecfg, source=source)
+    est = res.alignment.sim_from_scene.double()
+    s_true = float(torch.linalg.det(truth[:3, :3]) ** (1 / 3))
+    s_est = float(torch.linalg.det(est[:3, :3]) ** (1 / 3))
+    up_true, up_est = truth[2, :3] / s_true, est[2, :3] / s_est  # the scene-frame direction each calls +Z
+    return {"tilt_deg": round(angle_degrees(up_est, up_true), 3), "scale_error": round(abs(s_est / s_true - 1), 4),
+            "scale_source": res.alignment.scale_source}
+
+
+def humanoid(world: Path) -> dict:
+    """The PD humanoid standing 3 s at every spawn point (one env per spawn point)."""
+    from lyra_sim.sim import WorldCfg, compose_world, open_scene, write_world
+    from lyra_sim.sim.physics import RobotPhysicsCfg, simulate_robots
+
+    n = len(open_scene(world).spawn_points)
+    if n == 0:
+        return {"spawn_points": 0, "stood": 0}
+    wcfg = WorldCfg(num_envs=n, robot_drives=True)
+    wcfg.randomization.robot.spawn_choice = "cycle"
+    pcfg = RobotPhysicsCfg(seconds=3.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = simulate_robots(write_world(compose_world([world], "builtin", wcfg), Path(tmp) / "w.usda"), pcfg)
+    return {"spawn_points": n, "stood": sum(r.stood(pcfg) for r in runs)}
+
+
+def measure(name: str, prompt: str, seed: int, overrides: list[str], keep: Path) -> dict:
+    from lyra_sim.teachers.procedural.generators import classify
+
+    out = keep / name
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    wall, rss, code = run_generate(prompt, seed, out, overrides)
+    row = {"name": name, "kind": classify(prompt), "prompt": prompt, "seed": seed, "exit_code": code,
+           "wall_s": round(wall, 1), "peak_rss_gb": round(rss, 2)}
+    if not (out / "report.json").is_file():
+        return row
+    r = json.loads((out / "report.json").read_text())
+    ref = r.get("refine", {})
+    row.update({"stage_seconds": r["generate"]["stage_seconds"], "refine": ref,
+                "collider_accuracy": r.get("collider_accuracy"), "gaussians_vs_collider": r.get("gaussians_vs_collider"),
+                "spawn_points": len(r.get("spawn_points", [])), "physics_status": r["physics_check"].get("status"),
+                "drop_test": r["physics_check"].get("summary")})
+    row["frame_from_gaussians"] = frame_errors(prompt, seed, out)
+    row["humanoid"] = humanoid(out)
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    head = ("| scene | kind | FF PSNR / SSIM / AbsRel | refined PSNR / SSIM / AbsRel | Chamfer cm / F@5cm | tilt ° / scale err "
+            "| G-vs-C median cm | spawn | humanoid stood | drop test | s / GB |")
+    lines = [head, "|" + "---|" * 11]
+    for r in rows:
+        ref, acc, gvc = r.get("refine") or {}, r.get("collider_accuracy") or {}, r.get("gaussians_vs_collider") or {}
+        b, a = ref.get("before", {}), ref.get("after", {})
+        fr, hu = r.get("frame_from_gaussians", {}), r.get("humanoid", {})
+        f = lambda d, k, m=1.0, p=2: "-" if not isinstance(d, dict) or d.get(k) is None else f"{d[k] * m:.{p}f}"
+        lines.append(f"| {r['name']} | {r['kind']} | {f(b, 'psnr_db')} / {f(b, 'ssim')} / {f(b, 'depth_abs_rel', p=3)} "
+                     f"| {f(a, 'psnr_db')} / {f(a, 'ssim')} / {f(a, 'depth_abs_rel', p=3)} "
+                     f"| {f(acc, 'chamfer_m', 100, 1)} / {f(acc, 'fscore')} | {f(fr, 'tilt_deg')} / {f(fr, 'scale_error', 100, 1)}% "
+                     f"| {f(gvc, 'median_m', 100, 1)} | {r.get('spawn_points', '-')} | {hu.get('stood', '-')}/{hu.get('spawn_points', '-')} "
+                     f"| {r.get('physics_status', '-')} | {r['wall_s']:.0f} / {r['peak_rss_gb']:.1f} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=None, help="scene names to (re)run")
+    parser.add_argument("--config", nargs="*", default=[], help="key=value overrides for every generate")
+    parser.add_argument("--keep", type=Path, default=Path(tempfile.gettempdir()) / "lyra_sim_grade", help="where the worlds go")
+    args = parser.parse_args()
+    per_scene = OUT / "sim_grade"
+    per_scene.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name, prompt, seed in SCENES:
+        path = per_scene / f"{name}.json"
+        if path.is_file() and (args.only is None or name not in args.only):
+            rows.append(json.loads(path.read_text()))
+            continue
+        if args.only is not None and name not in args.only:
+            continue
+        print(f"{name}: {prompt!r} seed {seed} ...", flush=True)
+        row = measure(name, prompt, seed, args.config, args.keep)
+        write_json(path, row)
+        rows.append(row)
+        print(table([row]).splitlines()[-1], flush=True)
+    write_json(OUT / "sim_grade.json", {"machine": machine(), "overrides": args.config, "scenes": rows})
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
