@@ -191,16 +191,32 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         if (i + 1) % max(1, total // 4) == 0 or i + 1 == total:
             console.print(f"      fly-through frame {i + 1}/{total}")
 
+    refine_t0 = [0.0]
+
+    def on_refine(step: int, total: int, loss: float) -> None:
+        if step == 1:
+            refine_t0[0] = time.perf_counter()
+        if step % max(1, total // 5) == 0 or step == total:
+            left = (time.perf_counter() - refine_t0[0]) / step * (total - step)
+            console.print(f"      refinement step {step}/{total}, loss {loss:.4f}, ~{left:.0f} s left")
+
     result = pipe(args.out, prompt=args.prompt, image=args.image, video=args.video, overwrite=args.overwrite,
-                  on_stage=on_stage, on_preview_frame=on_frame)
+                  on_stage=on_stage, on_preview_frame=on_frame, on_refine_step=on_refine)
     if not args.quiet:
         from lyra_sim.export import format_report
 
         gen = result.report["generate"]
         print(format_report(result.report))
         quality = gen["self_consistency"][0]
+        refine = result.report.get("refine") or {}
+        if "after" in refine:  # the refined Gaussians are what the world holds
+            quality = refine["after"]
         print(f"{sum(gen['gaussians']):,} Gaussians; renders vs teacher frames: {quality['psnr_db']:.2f} dB PSNR, SSIM "
               f"{quality['ssim']:.3f}; physics check: {result.report['physics_check'].get('status')}")
+        acc = result.report.get("collider_accuracy")
+        if isinstance(acc, dict):
+            print(f"collider vs the teacher's ground truth: Chamfer {100 * acc['chamfer_m']:.1f} cm, "
+                  f"F-score@5cm {acc['fscore']:.2f}")
         print(f"wrote {len(result.files)} files to {result.out_dir} in {time.perf_counter() - t0:.1f} s")
     _warn_unchecked("generate", result.report["physics_check"])
     return 0 if result.report["physics_check"].get("status") != "failed" else 1
