@@ -80,12 +80,14 @@ class ColliderCfg:
     """Rendered views per automatic trajectory. Defaults to 8."""
 
     min_alpha: float = 0.5
-    """Rendered pixels with less accumulated opacity hold no trustworthy depth. Defaults to 0.5."""
+    """Rendered pixels with less accumulated opacity hold no surface (never fused); the surface
+    depth itself is taken where the opacity crosses 0.5. Defaults to 0.5."""
 
-    render_scale_factor: float = 0.5
-    """Gaussians are rendered for depth with their scales times this: a splat's depth is its
-    centre's, so surfaces seen at grazing angles come out in front of themselves by about the
-    splat size; halving it halves that bias (and the render time). Defaults to 0.5."""
+    render_scale_factor: float = 1.0
+    """Gaussians are rendered for depth with their scales times this. The surface depth is where
+    a ray meets a splat (not its centre), so grazing floors are not lifted by splat size and
+    thinner splats would only open holes; below 1 trades holes for speed on huge splats.
+    Defaults to 1.0."""
 
     free_space_ratio: float = 1.0
     """A surface vertex that more views see *through* (observed depth beyond it by more than the
