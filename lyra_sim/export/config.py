@@ -175,7 +175,8 @@ class AlignmentCfg:
 
 @dataclass
 class SpawnCfg:
-    """Robot spawn points on free floor. Defaults fit a humanoid (Unitree H1/G1 class)."""
+    """Robot spawn points on walkable ground (:mod:`lyra_sim.export.spawn`). Defaults fit a
+    humanoid (Unitree H1/G1 class)."""
 
     enabled: bool = True
     """Find spawn points. Defaults to True."""
@@ -187,25 +188,30 @@ class SpawnCfg:
     """Clearance radius of the robot's footprint, metres. Defaults to 0.35."""
 
     robot_height: float = 1.8
-    """Head-room needed above the floor, metres. Defaults to 1.8."""
+    """Head-room needed above the ground, metres. Defaults to 1.8."""
 
     min_spacing: float = 1.0
     """Minimum distance between spawn points, metres. Defaults to 1.0."""
 
     cell_size: float = 0.05
-    """Grid cell of the floor map, metres. Defaults to 0.05."""
+    """Grid cell of the ground map, metres. Defaults to 0.05."""
 
     floor_tolerance: float = 0.06
-    """Collider surface within this height of z = 0 counts as floor, metres. Defaults to 0.06."""
+    """Surface in a ground cell lower than this below its ground is a drop (a pit or a ledge)
+    and blocks the cell, metres. Defaults to 0.06."""
 
     max_step_height: float = 0.12
-    """Geometry lower than this above the floor is walkable (not an obstacle), metres.
-    Defaults to 0.12."""
+    """Geometry lower than this above the ground is walkable (not an obstacle), and ground
+    surfaces of neighbouring cells this close in height are one ground, metres. Defaults to 0.12."""
+
+    max_slope_degrees: float = 15.0
+    """Steepest ground a robot may start on: the slope of the plane fitted to the ground under
+    its footprint, degrees. Defaults to 15."""
 
     max_floor_roughness: float = 0.03
-    """Highest minus lowest surface under the footprint (floor and clutter lower than
-    ``max_step_height``), at most, metres. 3 cm: a body dropped on a 7 cm bump under a spawn
-    point slid off it in the drop test. Defaults to 0.03."""
+    """Highest minus lowest ground under the footprint (clutter lower than ``max_step_height``
+    included), measured from the plane fitted under it, at most, metres. 3 cm: a body dropped on
+    a 7 cm bump under a spawn point slid off it in the drop test. Defaults to 0.03."""
 
 
 @dataclass

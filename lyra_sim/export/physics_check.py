@@ -11,8 +11,10 @@ prims (Gaussians left out) are copied into a test stage; at each spawn point a h
 capsule (kept upright by a huge inertia, like a balancing robot) and, in a second run, a box
 are dropped from a little above their resting height; after ``seconds`` of simulation each
 must be at rest at the expected height: on the collider, not through it, not stuck above it.
-The expected height is the highest collider surface under the body's footprint (sampled from
-the mesh itself), so a slightly uneven floor is judged by where a body can really rest.
+The expected height is the spawn point's ground plane (its normal tilts it on a slope) raised by
+the highest collider surface above it under the body's footprint (sampled from the mesh
+itself), so a slightly uneven floor is judged by where a body can really rest; on a slope the
+box is set down turned to the ground plane.
 
 The check says "passed" only when at least one body was dropped and every one came to rest: a
 world without spawn points fails (a robot has nowhere to start), and without ovphysx the drop
@@ -168,15 +170,24 @@ def _collider_samples(stage) -> np.ndarray:
 
 
 def _support_height(samples: np.ndarray, point: SpawnPoint, radius: float, window: float = 0.3) -> float:
-    """Where a body of footprint ``radius`` dropped at ``point`` comes to rest: the highest
-    collider surface under its footprint near the spawn height (the spawn height if none)."""
-    x, y, z = (float(v) for v in point.position)
-    near = (np.hypot(samples[:, 0] - x, samples[:, 1] - y) <= radius) & (np.abs(samples[:, 2] - z) <= window)
-    return float(samples[near, 2].max()) if near.any() else z
+    """Where a body of footprint ``radius`` dropped at ``point`` comes to rest: the height at the
+    point's (x, y) of its ground plane (through the point, normal ``point.normal``) raised by the
+    highest collider surface above that plane under the footprint, within ``window`` of it (the
+    point's own height if there is none)."""
+    n = np.asarray(point.normal, np.float64)
+    d = samples - np.asarray(point.position, np.float64)
+    above = (d @ n) / n[2]  # vertical height above the plane
+    near = (np.hypot(d[:, 0], d[:, 1]) <= radius) & (np.abs(above) <= window)
+    return float(point.position[2] + (above[near].max() if near.any() else 0.0))
 
 
 def _add_bodies(path: Path, points: list[SpawnPoint], kind: str, cfg: PhysicsCheckCfg) -> list[tuple[str, float]]:
-    """Add one dynamic body per spawn point; returns (prim path, expected resting z)."""
+    """Add one dynamic body per spawn point; returns (prim path, expected resting z of its centre).
+
+    The capsule stands upright (as a balancing robot would): on ground tilted by t its sphere
+    touches the plane where the plane's normal passes through the sphere's centre, radius / cos t
+    above the plane. The box is turned to lie flat on the local plane, its centre half an edge
+    along the normal. Both start ``drop_height`` straight above where they should rest."""
     from pxr import Gf, Usd, UsdGeom, UsdPhysics
 
     stage = Usd.Stage.Open(str(path))
@@ -185,6 +196,7 @@ def _add_bodies(path: Path, points: list[SpawnPoint], kind: str, cfg: PhysicsChe
     bodies = []
     for i, point in enumerate(points):
         x, y, _ = (float(v) for v in point.position)
+        n = np.asarray(point.normal, np.float64)
         z = _support_height(samples, point, cfg.capsule_radius if kind == "capsule" else cfg.box_size / 2)
         prim_path = f"/World/DropTest/{kind}_{i:03d}"
         if kind == "capsule":
@@ -192,12 +204,14 @@ def _add_bodies(path: Path, points: list[SpawnPoint], kind: str, cfg: PhysicsChe
             geom.CreateRadiusAttr(cfg.capsule_radius)
             geom.CreateHeightAttr(cfg.capsule_height)
             geom.CreateAxisAttr(UsdGeom.Tokens.z)
-            rest = z + cfg.capsule_radius + cfg.capsule_height / 2
+            centre = np.array([x, y, z + cfg.capsule_radius / n[2] + cfg.capsule_height / 2])
+            geom.AddTranslateOp().Set(Gf.Vec3d(*centre[:2], centre[2] + cfg.drop_height))
         else:
             geom = UsdGeom.Cube.Define(stage, prim_path)
             geom.CreateSizeAttr(cfg.box_size)
-            rest = z + cfg.box_size / 2
-        geom.AddTranslateOp().Set(Gf.Vec3d(x, y, rest + cfg.drop_height))
+            centre = np.array([x, y, z]) + n * cfg.box_size / 2
+            geom.AddTranslateOp().Set(Gf.Vec3d(*centre[:2], centre[2] + cfg.drop_height))
+            geom.AddOrientOp().Set(Gf.Quatf(Gf.Rotation(Gf.Vec3d(0, 0, 1), Gf.Vec3d(*n)).GetQuat()))
         prim = geom.GetPrim()
         UsdPhysics.RigidBodyAPI.Apply(prim)
         UsdPhysics.CollisionAPI.Apply(prim)
@@ -207,7 +221,7 @@ def _add_bodies(path: Path, points: list[SpawnPoint], kind: str, cfg: PhysicsChe
             mass.CreateDiagonalInertiaAttr(Gf.Vec3f(1e6, 1e6, 1e6))  # stays upright, like a balancing robot
         else:
             mass.CreateMassAttr(5.0)
-        bodies.append((prim_path, rest))
+        bodies.append((prim_path, float(centre[2])))
     stage.Save()
     return bodies
 

@@ -7,7 +7,8 @@ Prim layout (all under the default prim ``/World``)::
                                  PhysicsMeshCollisionAPI (approximation "none"); no RigidBodyAPI,
                                  so PhysX treats it as static; physics material bound
     /World/Looks/ColliderMaterial  UsdShade.Material + PhysicsMaterialAPI
-    /World/SpawnPoints/spawn_NNN Xform at the point; lyra:clearance, lyra:headroom (metres)
+    /World/SpawnPoints/spawn_NNN Xform at the point; lyra:clearance, lyra:headroom (metres),
+                                 lyra:normal (unit ground normal, in the parent's frame)
 
 Tested on in-memory stages (``Usd.Stage.CreateInMemory``) like Isaac Lab's kitless tests.
 """
@@ -70,7 +71,8 @@ def author_collider(stage, proxy: CollisionProxy, cfg: ColliderCfg | None = None
 
 
 def author_spawn_points(stage, points: list[SpawnPoint], root: str = SPAWN_ROOT) -> list[str]:
-    """One Xform per spawn point (translate op) with ``lyra:clearance`` / ``lyra:headroom``."""
+    """One Xform per spawn point (translate op) with ``lyra:clearance`` / ``lyra:headroom`` and
+    ``lyra:normal`` (the ground's unit normal, a ``normal3f`` in the same frame as the point)."""
     from pxr import Gf, Sdf, UsdGeom
 
     UsdGeom.Scope.Define(stage, root)
@@ -82,25 +84,30 @@ def author_spawn_points(stage, points: list[SpawnPoint], root: str = SPAWN_ROOT)
         prim.CreateAttribute("lyra:clearance", Sdf.ValueTypeNames.Float, custom=True).Set(float(point.clearance))
         headroom = prim.CreateAttribute("lyra:headroom", Sdf.ValueTypeNames.Float, custom=True)
         headroom.Set(float(point.headroom) if point.headroom is not None else float("inf"))
+        prim.CreateAttribute("lyra:normal", Sdf.ValueTypeNames.Normal3f, custom=True).Set(Gf.Vec3f(*[float(v) for v in point.normal]))
         paths.append(str(xf.GetPath()))
     return paths
 
 
 def read_spawn_points(stage, root: str = SPAWN_ROOT) -> list[SpawnPoint]:
-    """The spawn points authored by :func:`author_spawn_points` (world positions)."""
-    from pxr import Usd, UsdGeom
+    """The spawn points authored by :func:`author_spawn_points` (world positions and normals;
+    a point written before normals were stored reads as flat ground, +Z)."""
+    from pxr import Gf, Usd, UsdGeom
 
     prim = stage.GetPrimAtPath(root)
     if not prim:
         return []
     out = []
     for child in prim.GetChildren():
-        m = UsdGeom.Xformable(child).ComputeLocalToWorldTransform(Usd.TimeCode.Default())
-        t = m.ExtractTranslation()
+        xf = UsdGeom.Xformable(child)
+        t = xf.ComputeLocalToWorldTransform(Usd.TimeCode.Default()).ExtractTranslation()
         clearance = child.GetAttribute("lyra:clearance").Get()
         headroom = child.GetAttribute("lyra:headroom").Get()
+        normal = child.GetAttribute("lyra:normal").Get() if child.HasAttribute("lyra:normal") else None
+        n = xf.ComputeParentToWorldTransform(Usd.TimeCode.Default()).TransformDir(Gf.Vec3d(normal if normal is not None else (0, 0, 1)))
         out.append(SpawnPoint(np.array([t[0], t[1], t[2]]), float(clearance or 0.0),
-                              None if headroom is None or not np.isfinite(headroom) else float(headroom)))
+                              None if headroom is None or not np.isfinite(headroom) else float(headroom),
+                              np.array([n[0], n[1], n[2]]) / n.GetLength()))
     return out
 
 

@@ -60,3 +60,35 @@ def pixel_gaussians(output, stride: int = 2, thickness: float = 0.1, opacity: fl
     rot = torch.stack([a, b, n], dim=-1)
     scales = torch.stack([s, s, s * thickness], dim=-1)
     return GaussianScene.from_rgb(m, rotmat_to_quat(rot), scales, torch.full((len(m),), opacity), c)
+
+
+def ramp(degrees: float, rise: float, width: float = 4.0, spacing: float = 0.25, x0: float = 0.0):
+    """A plane rising ``degrees`` along +x from z = 0 at x = ``x0`` to z = ``rise`` (metres), ``width``
+    wide in y (centred on 0), triangulated on a ``spacing`` grid, normals up: ([V, 3], [F, 3])."""
+    import numpy as np
+
+    length = rise / np.tan(np.radians(degrees))
+    nx, ny = int(np.ceil(length / spacing)), int(np.ceil(width / spacing))
+    x, y = np.meshgrid(np.linspace(x0, x0 + length, nx + 1), np.linspace(-width / 2, width / 2, ny + 1))
+    vertices = np.stack([x.ravel(), y.ravel(), (x.ravel() - x0) * np.tan(np.radians(degrees))], 1)
+    a = (np.arange(ny)[:, None] * (nx + 1) + np.arange(nx)[None]).ravel()
+    faces = np.concatenate([np.stack([a, a + 1, a + nx + 2], 1), np.stack([a, a + nx + 2, a + nx + 1], 1)])
+    return vertices, faces
+
+
+def write_terrain_scene(out, proxy, points):
+    """An exported-scene folder ``out`` holding only physics: ``scene.usda`` with a physics scene,
+    the static collider ``proxy`` (sim frame) and the spawn ``points``. Returns the USD path."""
+    from pathlib import Path
+
+    from lyra_sim.export.usd_gaussians import new_stage
+    from lyra_sim.export.usd_physics import author_collider, author_physics_scene, author_spawn_points
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stage = new_stage()
+    author_physics_scene(stage)
+    author_collider(stage, proxy)
+    author_spawn_points(stage, points)
+    stage.GetRootLayer().Export(str(out / "scene.usda"))
+    return out / "scene.usda"

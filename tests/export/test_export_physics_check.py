@@ -3,6 +3,7 @@
 import shutil
 import sys
 
+import numpy as np
 import pytest
 from pxr import Usd, UsdGeom
 
@@ -103,3 +104,29 @@ def test_drop_test_fails_without_a_collider(world, physx, tmp_path):
     assert checked.drop_test == "failed" and checked.status == "failed" and not checked.passed
     assert checked.to_dict()["status"] == "failed"
     assert all(d.final_z < d.expected_z - 0.5 for d in checked.drops)
+
+
+def test_drop_test_on_a_10_degree_ramp(physx, tmp_path):
+    """On a ramp rising to 2 m the capsule rests radius / cos(10 deg) above the plane, the box lies
+    tilted flat on it (tan 10 deg = 0.18 < friction 0.8: neither slides)."""
+    from export_scenes import ramp, write_terrain_scene
+
+    from lyra_sim.export import CollisionProxy, PhysicsCheckCfg, SpawnCfg, find_spawn_points
+
+    points = find_spawn_points(CollisionProxy(*ramp(10.0, 2.0)), SpawnCfg(num_points=4))
+    assert len(points) == 4 and max(p.position[2] for p in points) > 1.0
+    cfg = PhysicsCheckCfg()
+    checked = check_world(write_terrain_scene(tmp_path, CollisionProxy(*ramp(10.0, 2.0)), points), cfg)
+    assert checked.status == "passed", checked.summary()
+    assert len(checked.drops) == 8
+    t = np.radians(10.0)
+    for d in checked.drops:
+        ground = points[d.spawn_index].position[0] * np.tan(t)
+        if d.body == "capsule":
+            expected = ground + cfg.capsule_radius / np.cos(t) + cfg.capsule_height / 2
+        else:
+            # The box's centre sits half an edge along the normal from the point, which is a little downhill.
+            expected = ground + np.cos(t) * cfg.box_size / 2
+        assert d.expected_z == pytest.approx(expected, abs=1e-3)
+        # Flat-floor rules would have put the capsule 4 cm higher (radius above the footprint's highest point).
+        assert abs(d.final_z - d.expected_z) < 0.02 and d.speed < cfg.max_speed, d

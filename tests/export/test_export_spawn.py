@@ -1,7 +1,8 @@
-"""Spawn points: on free floor, clear of obstacles, under enough head-room; authored in USD."""
+"""Spawn points: on free ground (flat floor, ramps), clear of obstacles, under enough head-room; authored in USD."""
 
 import numpy as np
 import pytest
+from export_scenes import ramp
 from pxr import UsdGeom
 
 from lyra_sim.export import (
@@ -98,6 +99,89 @@ def test_spawn_points_in_usd():
     back = read_spawn_points(stage)
     np.testing.assert_allclose([b.position for b in back], [p.position for p in points], atol=1e-9)
     assert back[0].headroom is None  # open sky
+
+
+def test_spawn_normals_round_trip_through_usd():
+    points = find_spawn_points(CollisionProxy(*ramp(10.0, 2.0)), SpawnCfg(num_points=3))
+    stage = new_stage()
+    paths = author_spawn_points(stage, points)
+    assert stage.GetPrimAtPath(paths[0]).GetAttribute("lyra:normal").GetTypeName() == "normal3f"
+    back = read_spawn_points(stage)
+    np.testing.assert_allclose([b.normal for b in back], [p.normal for p in points], atol=1e-6)
+    # The normal is in the points' frame: the world turned 90 degrees about +Z turns it too.
+    UsdGeom.Xform(stage.GetPrimAtPath("/World")).AddRotateZOp().Set(90.0)
+    turned = read_spawn_points(stage)[0].normal
+    np.testing.assert_allclose(turned, [-points[0].normal[1], points[0].normal[0], points[0].normal[2]], atol=1e-6)
+    # A file written before normals were stored reads as flat ground.
+    for path in paths:
+        stage.GetPrimAtPath(path).RemoveProperty("lyra:normal")
+    assert all(np.allclose(b.normal, [0.0, 0.0, 1.0], atol=1e-12) for b in read_spawn_points(stage))
+
+
+def test_spawn_points_on_a_10_degree_ramp():
+    """A ramp rising to 2 m: points all along it, on the surface, with the ramp's normal."""
+    cfg = SpawnCfg()
+    points = find_spawn_points(CollisionProxy(*ramp(10.0, 2.0)), cfg)
+    assert len(points) >= 4
+    truth = np.array([-np.sin(np.radians(10.0)), 0.0, np.cos(np.radians(10.0))])
+    for p in points:
+        x, _, z = p.position
+        assert z == pytest.approx(x * np.tan(np.radians(10.0)), abs=0.01)  # on the plane, not at z = 0
+        assert np.degrees(np.arccos(np.clip(p.normal @ truth, -1.0, 1.0))) < 1.0
+        assert p.clearance >= cfg.robot_radius and p.headroom is None
+    assert np.ptp([p.position[2] for p in points]) > 1.0  # spread up the ramp
+
+
+def test_no_spawn_points_on_slopes_steeper_than_the_limit():
+    assert find_spawn_points(CollisionProxy(*ramp(30.0, 2.0))) == []
+    assert find_spawn_points(CollisionProxy(*ramp(20.0, 2.0))) == []
+    assert len(find_spawn_points(CollisionProxy(*ramp(20.0, 2.0)), SpawnCfg(max_slope_degrees=25.0))) >= 4
+    # A 30 degree ramp rising from a flat floor: points on the floor only; a footprint may reach onto
+    # the foot of the ramp only as far as the roughness limit lets it rise.
+    cfg = SpawnCfg(num_points=8)
+    points = find_spawn_points(merge(floor_quad(2.0), ramp(30.0, 2.0, x0=2.0)), cfg)
+    assert len(points) >= 4
+    for p in points:
+        assert p.position[0] < 2.0 - cfg.robot_radius + 0.05 and 0.0 <= p.position[2] <= cfg.max_floor_roughness
+        assert np.degrees(np.arccos(p.normal[2])) < 5.0
+    assert sum(abs(p.position[2]) < 1e-6 for p in points) >= 4
+
+
+def bumps(height, pitch=0.4, size=0.1, extent=2.8):
+    """Small boxes ``height`` tall on a ``pitch`` grid: every robot footprint holds some."""
+    centres = np.arange(-extent, extent + 1e-9, pitch)
+    return [box((x - size / 2, y - size / 2, 0.0), (x + size / 2, y + size / 2, height)) for x in centres for y in centres]
+
+
+def test_bumps_under_every_footprint_leave_no_spawn_point():
+    cfg = SpawnCfg()
+    assert find_spawn_points(merge(floor_quad(3.0), *bumps(0.07)), cfg) == []  # 7 cm: rougher than 3 cm
+    low = find_spawn_points(merge(floor_quad(3.0), *bumps(0.02)), cfg)  # 2 cm is within the roughness limit
+    assert len(low) >= 4
+    for p in low:
+        assert 0.0 <= p.position[2] <= 0.02 + 1e-3  # resting on the bumps' tops at most
+        assert np.degrees(np.arccos(p.normal[2])) < 1.0
+
+
+def test_obstacles_and_head_room_count_from_the_local_ground_on_a_ramp():
+    v, f = ramp(10.0, 2.0)
+
+    def ceiling(up):  # parallel to the ramp, ``up`` metres above it, facing down
+        return v + [0.0, 0.0, up], f[:, ::-1]
+
+    high = find_spawn_points(merge((v, f), ceiling(2.5)), SpawnCfg())
+    assert len(high) >= 4
+    for p in high:
+        assert p.headroom == pytest.approx(2.5, abs=0.02)  # measured from the ground under the point, not z = 0
+    assert find_spawn_points(merge((v, f), ceiling(1.5)), SpawnCfg(robot_height=1.8)) == []
+    # A post standing on the ramp halfway up: no point within a robot radius of it.
+    x0 = 0.5 * v[:, 0].max()
+    z0 = x0 * np.tan(np.radians(10.0))
+    post = box((x0 - 0.1, -0.1, z0 - 0.05), (x0 + 0.1, 0.1, z0 + 1.0))
+    points = find_spawn_points(merge((v, f), post), SpawnCfg(num_points=20, min_spacing=0.5))
+    assert len(points) >= 10
+    for p in points:
+        assert max(abs(p.position[0] - x0), abs(p.position[1])) > 0.1 + 0.35 - 0.05
 
 
 def test_headroom_is_measured_under_a_ceiling():
