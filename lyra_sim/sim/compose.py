@@ -11,7 +11,9 @@ Prim layout (defaultPrim ``/World``; Z up, metres, kilograms)::
                                       shifted (translate) about its footprint centre; its collider
                                       material carries the environment's friction/restitution
         Robot[_k]                     reference to the robot asset at a spawn point (translate +
-                                      rotateZ); ``lyra:floorHeight`` / ``lyra:spawnIndex`` recorded
+                                      rotateZ); ``lyra:floorHeight`` / ``lyra:spawnIndex`` recorded;
+                                      on a slope it faces up or down it, ankles pitched to it
+                                      (:mod:`lyra_sim.sim.stance`)
         Light                         UsdLux.SphereLight above the environment (intensity, colour
                                       temperature drawn per environment)
 
@@ -41,6 +43,7 @@ from lyra_sim.io.atomic import atomic_output
 from lyra_sim.sim.randomize import EnvDraw, RandomizationCfg, WorldDraws, draw_world
 from lyra_sim.sim.robots import RobotSpec, resolve_robot
 from lyra_sim.sim.scenes import ExportedScene, open_scene, static_colliders
+from lyra_sim.sim.stance import set_ankle_pitch, stance_on_ground
 
 WORLD_RECORD_KEY = "lyra_sim_world"
 ENV_ROOT = "/World/envs"
@@ -260,13 +263,22 @@ def _rot_z(degrees: float) -> np.ndarray:
 
 
 def robot_floor_point(scene: ExportedScene, draw: EnvDraw, k: int) -> np.ndarray:
-    """[3] where robot ``k`` of environment ``draw`` stands, in the environment's frame, metres."""
+    """[3] where robot ``k`` of environment ``draw`` stands, in the environment's frame, metres
+    (its drawn offset from the spawn point follows the ground plane there)."""
     robot = draw.robots[k]
-    p = np.asarray(scene.spawn_points[robot.spawn].position, np.float64).copy()
+    spawn = scene.spawn_points[robot.spawn]
+    p = np.asarray(spawn.position, np.float64).copy()
+    n = np.asarray(spawn.normal, np.float64)
     p[:2] += robot.offset
+    p[2] -= (n[0] * robot.offset[0] + n[1] * robot.offset[1]) / n[2]
     rot = _rot_z(draw.scene_yaw)
     p[:2] = rot[:2, :2] @ (p[:2] - scene.center_xy) + np.asarray(draw.scene_offset)
     return p
+
+
+def robot_ground_normal(scene: ExportedScene, draw: EnvDraw, k: int) -> np.ndarray:
+    """[3] unit normal of the ground under robot ``k`` of environment ``draw``, environment frame."""
+    return _rot_z(draw.scene_yaw) @ np.asarray(scene.spawn_points[draw.robots[k].spawn].normal, np.float64)
 
 
 # ----------------------------------------------------------------------------------- the world
@@ -336,7 +348,11 @@ def compose_world(scenes, robots, cfg: WorldCfg | None = None, draws: WorldDraws
             name = "Robot" if k == 0 else f"Robot_{k}"
             floor = robot_floor_point(scene, draw, k)
             floor[2] += robot.drop_height
-            xf = add_robot(stage, f"{env_path}/{name}", spec, floor, robot.yaw, cfg.robot_drives, cfg.ragdoll_joint_damping)
+            yaw, rise = robot.yaw, 0.0
+            if spec.ankle_pitch_joints:
+                yaw, rise = stance_on_ground(robot_ground_normal(scene, draw, k), robot.yaw)
+            xf = add_robot(stage, f"{env_path}/{name}", spec, floor, yaw, cfg.robot_drives, cfg.ragdoll_joint_damping)
+            set_ankle_pitch(stage, f"{env_path}/{name}", spec, rise)
             xf.GetPrim().GetAttribute(FLOOR_HEIGHT_ATTR).Set(float(floor[2] - robot.drop_height))
             xf.GetPrim().CreateAttribute(SPAWN_INDEX_ATTR, Sdf.ValueTypeNames.Int, custom=True).Set(int(robot.spawn))
     record = {

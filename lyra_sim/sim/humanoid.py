@@ -126,6 +126,8 @@ ROOT_LINK = "pelvis"
 STANDING_HEIGHT = max(link.center[2] + link.radius + (link.height / 2 if link.axis == "Z" else 0.0) for link in LINKS)
 """Top of the head above the floor, metres."""
 PELVIS_HEIGHT = next(link.center[2] for link in LINKS if link.name == ROOT_LINK)
+ANKLE_PITCH_JOINTS = tuple(f"joints/{j.name}" for j in JOINTS if j.name.endswith("_ankle"))
+"""The ankle joints (revolute about +Y, toes down for positive angles) below the robot's root."""
 
 
 @dataclass

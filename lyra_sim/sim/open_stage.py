@@ -31,12 +31,14 @@ from lyra_sim.sim.compose import (
     add_robot,
     add_scene,
     robot_floor_point,
+    robot_ground_normal,
     set_collider_material,
     set_collider_visibility,
 )
 from lyra_sim.sim.randomize import EnvDraw, RandomizationCfg, draw_env
 from lyra_sim.sim.robots import RobotSpec, resolve_robot
 from lyra_sim.sim.scenes import ExportedScene, open_scene
+from lyra_sim.sim.stance import set_ankle_pitch, stance_on_ground
 
 DRAW_KEY = "lyra_sim_draw"
 
@@ -148,4 +150,8 @@ class OpenStageWorld:
         self.stage.RemovePrim(self.robot_path)
         floor = robot_floor_point(self.scene, self.draw, 0)
         floor[2] += self.draw.robots[0].drop_height
-        add_robot(self.stage, self.robot_path, self.robot, floor, self.draw.robots[0].yaw)
+        yaw, rise = self.draw.robots[0].yaw, 0.0
+        if self.robot.ankle_pitch_joints:
+            yaw, rise = stance_on_ground(robot_ground_normal(self.scene, self.draw, 0), yaw)
+        add_robot(self.stage, self.robot_path, self.robot, floor, yaw)
+        set_ankle_pitch(self.stage, self.robot_path, self.robot, rise)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lyra_sim.errors import InvalidInputError
-from lyra_sim.sim.humanoid import ASSET_PATH
+from lyra_sim.sim.humanoid import ANKLE_PITCH_JOINTS, ASSET_PATH
 
 ASSETS_ROOT_ENV = "ISAACSIM_ASSET_ROOT"
 
@@ -31,6 +31,10 @@ class RobotSpec:
             (H1's origin is its pelvis, 1.05 m up; the builtin humanoid's origin is on the floor).
         isaac_asset: ``usd_path`` is relative to the Isaac assets root.
         description: one line for listings.
+        ankle_pitch_joints: driven revolute ankle joints about the robot's +Y (left) axis,
+            positive rotation pitching the toes down, as prim paths below the robot's root; a
+            robot that names them is set down on sloped ground facing up or down the slope with
+            its soles flat on it (:mod:`lyra_sim.sim.stance`).
     """
 
     name: str
@@ -38,13 +42,15 @@ class RobotSpec:
     spawn_height: float = 0.0
     isaac_asset: bool = False
     description: str = ""
+    ankle_pitch_joints: tuple[str, ...] = ()
 
 
 # Heights from Isaac Lab's isaaclab_assets.robots.unitree (H1_CFG / G1_CFG init_state.pos).
 ROBOTS: dict[str, RobotSpec] = {
     "h1": RobotSpec("h1", "/Isaac/Robots/Unitree/H1/h1.usd", 1.05, True, "Unitree H1 humanoid (Isaac Sim assets)"),
     "g1": RobotSpec("g1", "/Isaac/Robots/Unitree/G1/g1.usd", 0.74, True, "Unitree G1 humanoid (Isaac Sim assets)"),
-    "builtin": RobotSpec("builtin", str(ASSET_PATH), 0.0, False, "lyra-sim capsule humanoid (packaged, works offline)"),
+    "builtin": RobotSpec("builtin", str(ASSET_PATH), 0.0, False, "lyra-sim capsule humanoid (packaged, works offline)",
+                         ANKLE_PITCH_JOINTS),
 }
 
 USD_SUFFIXES = (".usd", ".usda", ".usdc", ".usdz")

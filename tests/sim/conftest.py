@@ -8,7 +8,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sim_scenes import export_room
+from sim_scenes import export_ramp, export_room
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -30,3 +30,9 @@ def scene_a(tmp_path_factory) -> Path:
 def scene_b(tmp_path_factory) -> Path:
     """A second, different exported room."""
     return export_room(tmp_path_factory.mktemp("scene_b"), "a kitchen", 3)
+
+
+@pytest.fixture(scope="session")
+def ramp_10(tmp_path_factory) -> Path:
+    """A 10 degree ramp rising to 2 m, with its spawn points (no Gaussians)."""
+    return export_ramp(tmp_path_factory.mktemp("ramp_10"), 10.0)

@@ -168,3 +168,28 @@ def test_isaac_robots_resolve_against_the_assets_root(scene_a, monkeypatch):
     # H1's origin is its pelvis: it is placed 1.05 m above the floor.
     assert world_pos(stage, "/World/envs/env_0000/Robot")[2] - robot.GetAttribute(FLOOR_HEIGHT_ATTR).Get() == \
         pytest.approx(1.05 + 0.02, abs=1e-6)
+
+
+def test_robots_on_a_ramp_face_up_or_down_it_with_ankles_pitched_to_it(ramp_10):
+    """On 10 degree ground the builtin humanoid faces straight up or down the slope (the ramp rises
+    along the scene's +x, turned by the scene's yaw), its ankle drives at -10 / +10 degrees, and the
+    drawn offset from the spawn point follows the ramp's plane."""
+    cfg = WorldCfg(num_envs=6)
+    cfg.randomization.robot.position_jitter = 0.2
+    stage = compose_world([ramp_10], "builtin", cfg)
+    scene = open_scene(ramp_10)
+    for draw in read_world_record(stage)["draws"].envs:
+        env = f"/World/envs/env_{draw.env:04d}"
+        robot = UsdGeom.Xformable(stage.GetPrimAtPath(f"{env}/Robot"))
+        yaw = next(op.Get() for op in robot.GetOrderedXformOps() if op.GetOpName() == "xformOp:rotateZ")
+        facing_up = math.cos(math.radians(yaw - draw.scene_yaw)) > 0
+        assert math.sin(math.radians(yaw - draw.scene_yaw)) == pytest.approx(0.0, abs=1e-5)  # normal3f: float
+        # The nearer of the two headings to the drawn one.
+        assert facing_up == (math.cos(math.radians(draw.robots[0].yaw - draw.scene_yaw)) >= 0)
+        for side in ("left", "right"):
+            drive = UsdPhysics.DriveAPI(stage.GetPrimAtPath(f"{env}/Robot/joints/{side}_ankle"), "angular")
+            assert drive.GetTargetPositionAttr().Get() == pytest.approx(-10.0 if facing_up else 10.0, abs=1e-3)
+        r = draw.robots[0]
+        spawn = np.array(scene.spawn_points[r.spawn].position, float)
+        floor = stage.GetPrimAtPath(f"{env}/Robot").GetAttribute(FLOOR_HEIGHT_ATTR).Get()
+        assert floor == pytest.approx((spawn[0] + r.offset[0]) * math.tan(math.radians(10.0)), abs=1e-3)

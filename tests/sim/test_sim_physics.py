@@ -1,5 +1,6 @@
 """The humanoid on exported colliders in real PhysX on CPU (ovphysx): ragdolls come to rest on the
-floor, a driven humanoid should stand, and environments of one world do not interact."""
+floor, a driven humanoid should stand (on a floor and on a 10 degree ramp), and environments of
+one world do not interact."""
 
 import numpy as np
 import pytest
@@ -60,6 +61,31 @@ def test_driven_humanoid_stands_for_three_seconds_at_every_spawn_point(scene_a, 
     cfg = RobotPhysicsCfg(seconds=3.0)
     runs = simulate_robots(world, cfg)
     assert len(runs) == n and all(run.stood(cfg) for run in runs), [(r.robot, r.root_min) for r in runs]
+
+
+def test_driven_humanoid_stands_on_a_10_degree_ramp(ramp_10, tmp_path):
+    """At every spawn point of a ramp rising to 2 m, at drawn headings and offsets, the humanoid
+    stands for three seconds without sliding; set down with its ankles at 0 instead (soles level,
+    touching the ramp with one edge), it falls over."""
+    from dataclasses import replace
+
+    from lyra_sim.sim import open_scene
+    from lyra_sim.sim.robots import resolve_robot
+
+    n = len(open_scene(ramp_10).spawn_points)
+    assert n >= 4
+    cfg = RobotPhysicsCfg(seconds=3.0)
+    for robot, stands in (("builtin", True), (replace(resolve_robot("builtin"), ankle_pitch_joints=()), False)):
+        stage = compose_world([ramp_10], robot, one_robot_per_spawn_point(ramp_10, True, n))
+        start = {f"/World/envs/env_{k:04d}/Robot": np.array(UsdGeom.XformCache().GetLocalToWorldTransform(
+            stage.GetPrimAtPath(f"/World/envs/env_{k:04d}/Robot")).ExtractTranslation())[:2] for k in range(n)}
+        runs = simulate_robots(write_world(stage, tmp_path / f"w_{stands}.usda"), cfg)
+        assert len(runs) == n
+        if stands:
+            assert all(run.stood(cfg) for run in runs), [(r.robot, r.root_min, r.lowest_link) for r in runs]
+            assert all(np.linalg.norm(run.final_root_xy - start[run.robot]) < 0.05 for run in runs)
+        else:
+            assert not any(run.stood(cfg) for run in runs), [(r.robot, r.root_min) for r in runs]
 
 
 def test_two_scenes_give_two_independent_environments(scene_a, scene_b, tmp_path):
