@@ -284,5 +284,6 @@ def test_an_image_through_the_gen3c_teacher_class(tmp_path):
     result = LyraPipeline(cfg, teacher=teacher)(tmp_path / "photo_world", image=image)
     gen = result.report["generate"]
     assert gen["teacher"]["codec"].startswith("cosmos") and gen["teacher"]["size"] == [32, 32]
-    assert gen["collider_depth"] == "decoded" and gen["input"]["image"] == [3, 32, 32]
+    assert gen["collider_depth"] == "rendered" and gen["input"]["image"] == [3, 32, 32]
+    assert result.report["refine"]["status"] == "done"  # against the teacher frames and its estimated depth
     assert (result.out_dir / "scene.usdz").is_file() and len(result.scenes[0]) > 0
