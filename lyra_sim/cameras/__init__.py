@@ -1,6 +1,7 @@
 """Cameras (OpenCV convention), per-pixel rays and Plücker coordinates, trajectories."""
 
 from lyra_sim.cameras.cameras import Cameras, intrinsics_matrix, look_at, rigid_inverse
+from lyra_sim.cameras.projection import project_to_pixels
 from lyra_sim.cameras.rays import camera_rays, pixel_centers, plucker_rays
 from lyra_sim.cameras.trajectories import (
     LYRA_TRAJECTORIES,
@@ -26,6 +27,7 @@ __all__ = [
     "orbit_trajectory",
     "pixel_centers",
     "plucker_rays",
+    "project_to_pixels",
     "rigid_inverse",
     "save_trajectory_npz",
     "trajectory_positions",

@@ -42,7 +42,7 @@ from lyra_sim.export import mesh_ops
 from lyra_sim.export.collider import CollisionProxy, build_collision_proxy
 from lyra_sim.export.config import ColliderCfg, MovingColliderCfg
 from lyra_sim.export.depth import DepthSource, DepthViews
-from lyra_sim.export.tsdf import project_to_pixels
+from lyra_sim.cameras.projection import project_to_pixels
 
 
 @dataclass

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lyra_sim.cameras.projection import project_to_pixels
 from lyra_sim.errors import ExportError
 from lyra_sim.export.depth import DepthViews
 
@@ -172,22 +173,6 @@ def extract_mesh(volume: TSDFVolume) -> tuple[np.ndarray, np.ndarray]:
     # skimage's default "descent" winding makes normals point toward increasing values, i.e.
     # into free space for our sdf (positive toward the cameras).
     return verts, faces.astype(np.int64)
-
-
-def project_to_pixels(points: Tensor, w2c: Tensor, K: Tensor, width: int, height: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Which of ``points`` [P, 3] one camera (``w2c`` [4, 4], ``K`` [3, 3]) sees in its image.
-
-    Returns:
-        (idx [n]: indices of the points in front of the camera and inside the image, lin [n]:
-        their pixel's row-major index, z [P]: every point's camera depth).
-    """
-    pc = torch.addmm(w2c[:3, 3], points, w2c[:3, :3].T)
-    z = pc[:, 2]
-    zc = z.clamp(min=1e-4)
-    u = (K[0, 0] * pc[:, 0] / zc + K[0, 2]).floor()
-    r = (K[1, 1] * pc[:, 1] / zc + K[1, 2]).floor()
-    idx = ((z > 1e-4) & (u >= 0) & (u < width) & (r >= 0) & (r < height)).nonzero().squeeze(1)
-    return idx, (r[idx] * width + u[idx]).long(), z
 
 
 def see_through(points: Tensor, views: DepthViews, margin: float) -> tuple[Tensor, Tensor]:

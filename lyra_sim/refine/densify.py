@@ -7,6 +7,17 @@ the mean norm of the 3D positional gradient times the pixel footprint (the rende
 gradients are internal), and a fixed *fraction* of the Gaussians grows each round instead of an
 absolute threshold (whose scale depends on the loss and the image size). Large Gaussians are
 split in two (samples of themselves, scales / 1.6), small ones cloned, as in 3DGS.
+
+With the teacher's depth there is a third move, free-space carving (:func:`in_free_space`): a
+Gaussian that the teacher's views look *past* (its pixel's depth lies well behind it, or is sky)
+more often than they see it on the surface is a floater, whatever colour it has. On textureless
+walls colour cannot tell a floater from the wall, and the decoder leaves many metres in front of
+them (measured: 12-15 % of a refined room's pixels had surface depth > 30 cm too near).
+
+And where the Gaussians' surface is still wrong or missing after that (a carved floater leaves a
+hole; a wall the decoder put metres off is too far for gradient steps to bring back), new
+Gaussians are seeded on the teacher's surface at those pixels (:func:`depth_seeds`), the way
+depth-supervised 3DGS initialises from a depth map, and the loss then fits them like any other.
 """
 
 from __future__ import annotations
@@ -16,8 +27,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from lyra_sim.cameras import Cameras
-from lyra_sim.gaussians.quaternions import quat_to_rotmat
+from lyra_sim.cameras import Cameras, project_to_pixels
+from lyra_sim.gaussians.quaternions import quat_to_rotmat, rotmat_to_quat
+from lyra_sim.gaussians.sh import rgb_to_sh_dc
 from lyra_sim.refine.config import RefineCfg
 
 
@@ -104,3 +116,87 @@ def densify_and_prune(params: dict[str, Tensor], optim: torch.optim.Optimizer, s
             keep = keep & ~split
         params = _remap_optimizer(optim, params, keep, new)
     return params, GradientStats.zeros(params["means"].shape[0], params["means"].device)
+
+
+@torch.no_grad()
+def in_free_space(means: Tensor, cameras: Cameras, depth: Tensor, mask: Tensor, rel_margin: float = 0.05,
+                  min_views: int = 2) -> Tensor:
+    """[N] bool: Gaussians the teacher's views see through (floaters to remove).
+
+    A view *sees through* a centre when, at its pixel, the teacher's depth in the whole 3 x 3
+    neighbourhood lies more than ``rel_margin`` (relative) behind it, or the pixel is sky; it *sees*
+    it when the depth there is within that margin. Floaters are seen through by at least
+    ``min_views`` views and by more views than see them. The 3 x 3 neighbourhood keeps thin
+    structures (a chair leg one pixel wide) and silhouettes from being carved.
+
+    Args:
+        means: [N, 3]; cameras: V cameras; depth: [V, H, W] z-depth (0 = unknown);
+        mask: [V, H, W] True where the teacher sees a surface (False: sky).
+    """
+    N = means.shape[0]
+    through = torch.zeros(N, dtype=torch.long, device=means.device)
+    seen = torch.zeros(N, dtype=torch.long, device=means.device)
+    far = torch.where(mask, depth, torch.full_like(depth, float("inf")))  # sky: infinitely far
+    far = torch.where(mask & (depth <= 0), torch.zeros_like(depth), far)  # unknown: never "through"
+    nearest = -torch.nn.functional.max_pool2d(-far[:, None], 3, 1, 1)[:, 0]
+    w2c, K = cameras.w2c.to(means), cameras.K.to(means)
+    H, W = cameras.height, cameras.width
+    for v in range(len(cameras)):
+        idx, lin, z = project_to_pixels(means, w2c[v], K[v], W, H)
+        if not len(idx):
+            continue
+        zi, d, d_near = z[idx], far[v].flatten()[lin], nearest[v].flatten()[lin]
+        through[idx[d_near > zi * (1 + rel_margin)]] += 1
+        seen[idx[(d > 0) & torch.isfinite(d) & ((zi - d).abs() <= rel_margin * d)]] += 1
+    return (through >= min_views) & (through > seen)
+
+
+@torch.no_grad()
+def depth_seeds(params: dict[str, Tensor], cameras: Cameras, frames: Tensor, depth: Tensor, mask: Tensor, count: int,
+                gen: torch.Generator, tolerance: float = 0.1) -> dict[str, Tensor]:
+    """New Gaussians (raw parameters, like ``params``) on the teacher's surface where the current
+    surface depth is missing or off by more than ``tolerance`` (|log ratio|), at most ``count``.
+
+    Each is a flat splat facing its camera, one pixel footprint wide, coloured like the pixel,
+    at opacity 0.5.
+
+    Args:
+        cameras: V views; frames: [V, 3, H, W]; depth: [V, H, W] metric z-depth; mask: [V, H, W].
+    """
+    from lyra_sim.refine.optimize import scene_from_params
+    from lyra_sim.render import render
+
+    empty = {k: v.detach()[:0] for k, v in params.items()}
+    if count <= 0:
+        return empty
+    sd = render(scene_from_params(params), cameras, mode="RGB+SD").surface_depth[..., 0]
+    wrong = mask & (depth > 0) & ((sd <= 0) | ((sd.clamp(min=1e-9) / depth.clamp(min=1e-9)).log().abs() > tolerance))
+    v, r, c = wrong.nonzero(as_tuple=True)
+    if not len(v):
+        return empty
+    pick = torch.randperm(len(v), generator=gen)[:count].to(v.device)
+    v, r, c = v[pick], r[pick], c[pick]
+    K, c2w = cameras.K.to(depth)[v], cameras.c2w.to(depth)[v]
+    z = depth[v, r, c]
+    x = (c.to(z) + 0.5 - K[:, 0, 2]) / K[:, 0, 0] * z
+    y = (r.to(z) + 0.5 - K[:, 1, 2]) / K[:, 1, 1] * z
+    means = (c2w[:, :3, :3] @ torch.stack([x, y, z], -1)[..., None]).squeeze(-1) + c2w[:, :3, 3]
+    size = z / K[:, 0, 0]  # one pixel
+    n = len(z)
+    ref = params["sh0"]
+    sh0 = torch.zeros(n, 1, 3, dtype=ref.dtype, device=ref.device)
+    sh0[:, 0] = rgb_to_sh_dc(frames[v, :, r, c].to(ref))
+    return {
+        "means": means.to(params["means"]),
+        "scales": torch.stack([size, size, 0.1 * size], -1).log().to(params["scales"]),
+        "quats": rotmat_to_quat(c2w[:, :3, :3]).to(params["quats"]),  # local z = the view direction
+        "opacities": torch.zeros(n, dtype=params["opacities"].dtype, device=ref.device),
+        "sh0": sh0,
+        "shN": torch.zeros(n, *params["shN"].shape[1:], dtype=ref.dtype, device=ref.device),
+    }
+
+
+def add_gaussians(params: dict[str, Tensor], optim: torch.optim.Optimizer, new: dict[str, Tensor]) -> dict[str, Tensor]:
+    """``params`` with ``new`` appended (fresh Adam moments for them)."""
+    keep = torch.ones(params["means"].shape[0], dtype=torch.bool, device=params["means"].device)
+    return _remap_optimizer(optim, params, keep, new)

@@ -25,7 +25,14 @@ from lyra_sim.cameras import Cameras
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.refine.config import RefineCfg
-from lyra_sim.refine.densify import GradientStats, densify_and_prune, prune
+from lyra_sim.refine.densify import (
+    GradientStats,
+    add_gaussians,
+    densify_and_prune,
+    depth_seeds,
+    in_free_space,
+    prune,
+)
 from lyra_sim.render import render
 
 
@@ -121,6 +128,7 @@ def refine_gaussians(
         depth_mode = "metric" if targets.depth_is_metric else "scale_shift"
     if depth_t is None:
         depth_mode = "off"
+    carve = cfg.carve_free_space and depth_t is not None and depth_mode == "metric"
     extent = _extent(scene)
     params = _init_params(scene.detach(), cams_all, cfg.initial_scale_pixels)
     lrs = {"means": cfg.lr_means * extent, "scales": cfg.lr_scales, "quats": cfg.lr_quats,
@@ -133,7 +141,7 @@ def refine_gaussians(
     history = []
     for step in range(cfg.steps):
         idx = torch.randperm(len(targets), generator=gen)[: cfg.views_per_step].to(device)
-        current = _scene(params)
+        current = scene_from_params(params)
         loss = _loss(current, cams_all[idx], frames[idx], mask_t[idx], None if depth_t is None else depth_t[idx],
                      depth_mode, bg, cfg)
         optim.zero_grad(set_to_none=True)
@@ -146,15 +154,25 @@ def refine_gaussians(
         with torch.no_grad():
             params["quats"].copy_(F.normalize(params["quats"], dim=-1))
         done = step + 1
-        if cfg.strategy == "default" and done % cfg.refine_every == 0 and done < cfg.steps:
-            params, stats = densify_and_prune(params, optim, stats, cams_all, cfg, gen)
+        if done % cfg.refine_every == 0 and done < cfg.steps:
+            if carve:
+                params = prune(params, optim, ~in_free_space(params["means"].detach(), cams_all, depth_t, mask_t, cfg.carve_margin))
+                seed_views = torch.randperm(len(targets), generator=gen)[: cfg.seed_views].to(device)
+                budget = max(0, min(cfg.seeds_per_round, cfg.max_gaussians - params["means"].shape[0]))
+                params = add_gaussians(params, optim, depth_seeds(params, cams_all[seed_views], frames[seed_views],
+                                                                  depth_t[seed_views], mask_t[seed_views], budget, gen))
+                stats = GradientStats.zeros(params["means"].shape[0], device)
+            if cfg.strategy == "default":
+                params, stats = densify_and_prune(params, optim, stats, cams_all, cfg, gen)
         if done % 10 == 0 or done == cfg.steps:
             history.append((done, round(float(loss.detach()), 5)))
         if on_step is not None:
             on_step(done, cfg.steps, float(loss.detach()))
+    if carve:
+        params = prune(params, optim, ~in_free_space(params["means"].detach(), cams_all, depth_t, mask_t, cfg.carve_margin))
     if cfg.strategy != "none":
         params = prune(params, optim, torch.sigmoid(params["opacities"]) >= cfg.prune_opacity)
-    refined = _scene(params).detach()
+    refined = scene_from_params(params).detach()
     after = view_metrics(refined, targets, eval_idx)
     return RefineResult(refined, before, after, cfg.steps, time.perf_counter() - t0, (len(scene), len(refined)), history)
 
@@ -187,7 +205,8 @@ def _init_params(scene: GaussianScene, cameras: Cameras, max_pixels: float) -> d
     }
 
 
-def _scene(params: dict[str, Tensor]) -> GaussianScene:
+def scene_from_params(params: dict[str, Tensor]) -> GaussianScene:
+    """The activated scene of raw parameters (log-scales, logit opacities)."""
     return GaussianScene(params["means"], params["quats"], params["scales"].exp(), torch.sigmoid(params["opacities"]),
                          torch.cat([params["sh0"], params["shN"]], dim=1))
 
