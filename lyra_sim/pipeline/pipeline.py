@@ -207,7 +207,7 @@ class LyraPipeline:
             with stage("export"):
                 files, export = _export(decoded, output, cfg, staging, teacher)
             with stage("physics"):
-                physics = _physics_check(files, cfg) if cfg.physics_check else {"status": "skipped: physics_check is off"}
+                physics = _physics_check(files, cfg) if cfg.physics_check else {"status": "skipped", "reason": "physics_check is off (physics_check=false)"}
             with stage("previews"):
                 if cfg.preview.enabled:
                     files.update(_previews(decoded[0], export, cfg, staging, on_preview_frame))
