@@ -396,10 +396,12 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
         source.world_from_scene = None
     depth = None  # "rendered"/"auto": export renders the Gaussians' surface depth at the teacher's cameras
     mode = cfg.collider_depth
-    if mode == "auto" and cfg.dynamic:
+    legacy_4d = mode == "auto" and cfg.dynamic
+    if legacy_4d:
         # 4D worlds are not refined yet, and the unrefined Gaussians' depth lies metres off:
         # they keep the old rule (the teacher's depth when it is exact, else decoded depth),
-        # which report.json names under generate.collider_depth.
+        # which report.json names under generate.collider_depth, and the old 192-voxel fusion
+        # their moving-geometry margins (in voxels) were tuned at.
         mode = "teacher" if teacher_info(cfg.teacher.name).exact_depth else "decoded"
     if mode == "decoded":
         depth = first.depth
@@ -407,6 +409,8 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
         depth = depth_views_from_teacher(output)
     # The staging folder is ours; the kinematic colliders are for the decoded times.
     export_cfg = replace(cfg.export, overwrite=True, moving=replace(cfg.export.moving, times=list(cfg.times or [])))
+    if legacy_4d:
+        export_cfg = replace(export_cfg, collider=replace(export_cfg.collider, resolution=min(export_cfg.collider.resolution, 192)))
     timed = None
     if cfg.dynamic and export_cfg.moving.enabled:
         timed = _timed_depth(decoded, output, cfg, teacher, exact=depth is None or depth.source == "teacher")
