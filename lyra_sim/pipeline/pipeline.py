@@ -319,18 +319,15 @@ def _refine(decoded: list[DecodedScene], output, cfg: GenerateCfg, on_step) -> d
     from lyra_sim.refine import RefineTargets, refine_gaussians
 
     if cfg.refine.steps == 0:
-        return {"steps": 0, "status": "skipped: refine.steps=0 (feed-forward Gaussians)"}
+        return {"steps": 0, "status": "skipped", "reason": "refine.steps=0 (the feed-forward Gaussians)"}
     if cfg.dynamic:
-        return {"steps": 0, "status": "skipped: 4D worlds are not refined yet (each time would need its own teacher frames)"}
+        return {"steps": 0, "status": "skipped", "reason": "4D worlds are not refined yet (each time needs its own teacher frames)"}
     trajs = [t for t in output.trajectories if not t.name.endswith("_flipped")]
-    depth = [t.depth for t in trajs]
-    has_depth = all(d is not None for d in depth)
-    targets = RefineTargets(
-        torch.cat([t.frames for t in trajs]).float(), Cameras.cat([t.cameras for t in trajs]),
-        torch.cat(depth).float() if has_depth else None,
-        torch.cat([t.mask if t.mask is not None else (t.depth > 0 if t.depth is not None else torch.ones_like(t.frames[:, 0], dtype=torch.bool))
-                   for t in trajs]) if has_depth else None,
-        bool(output.depth_is_metric))
+    has_depth = all(t.depth is not None for t in trajs)
+    has_mask = has_depth and all(t.mask is not None for t in trajs)  # else RefineTargets uses depth > 0
+    targets = RefineTargets(torch.cat([t.frames for t in trajs]).float(), Cameras.cat([t.cameras for t in trajs]),
+                            torch.cat([t.depth for t in trajs]).float() if has_depth else None,
+                            torch.cat([t.mask for t in trajs]) if has_mask else None, bool(output.depth_is_metric))
     result = refine_gaussians(decoded[0].scene, targets, cfg.refine, on_step=on_step)
     decoded[0].scene = result.scene
     return {"status": "done", **result.summary()}

@@ -54,16 +54,18 @@ def ray_hit_depth(
         quats and scales. Where the maximum lies behind the camera (a ray leaving a Gaussian
         it started in), the Gaussian centre's depth is used.
     """
+    # index_select, not advanced indexing: the latter's backward accumulates with index_put_,
+    # which is not deterministic on multi-threaded CPUs (same seed, different scene.ply bytes).
     g, v = hits.gaussian, hits.view
     u = (hits.pixel % width).to(means.dtype) + 0.5
     r = ((hits.pixel // width) % height).to(means.dtype) + 0.5
-    K = Ks[v]
+    K = Ks.index_select(0, v)
     d_cam = torch.stack([(u - K[:, 0, 2]) / K[:, 0, 0], (r - K[:, 1, 2]) / K[:, 1, 1], torch.ones_like(u)], -1)  # [S, 3]
-    R_cw = viewmats[v, :3, :3]  # world -> camera rotation
-    t_cw = viewmats[v, :3, 3]
-    mu_c = (R_cw @ means[g][:, :, None]).squeeze(-1) + t_cw  # [S, 3] centre in camera space
-    R_g = R_cw @ quat_to_rotmat(quats[g])  # Gaussian axes in camera space [S, 3, 3]
-    s = scales[g].clamp(min=min_scale)
+    view = viewmats.index_select(0, v)
+    R_cw, t_cw = view[:, :3, :3], view[:, :3, 3]  # world -> camera
+    mu_c = (R_cw @ means.index_select(0, g)[:, :, None]).squeeze(-1) + t_cw  # [S, 3] centre in camera space
+    R_g = R_cw @ quat_to_rotmat(quats.index_select(0, g))  # Gaussian axes in camera space [S, 3, 3]
+    s = scales.index_select(0, g).clamp(min=min_scale)
     o_s = (R_g.transpose(-1, -2) @ (-mu_c)[:, :, None]).squeeze(-1) / s  # camera origin, scaled Gaussian frame
     d_s = (R_g.transpose(-1, -2) @ d_cam[:, :, None]).squeeze(-1) / s
     t = -(o_s * d_s).sum(-1) / (d_s * d_s).sum(-1).clamp(min=1e-20)
