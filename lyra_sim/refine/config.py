@@ -55,7 +55,8 @@ class RefineCfg:
     surface and to 0 where it sees none (sky), so no-surface rays are never fused. Defaults to 0.1."""
     strategy: Strategy = "default"
     """Densification: "default" (like gsplat's DefaultStrategy: prune transparent Gaussians, split
-    or clone the ones with the largest positional gradients), "none". Defaults to "default"."""
+    or clone the ones with the largest positional gradients; with the teacher's metric depth and
+    ``carve_free_space``, depth seeding does the growing instead), "none". Defaults to "default"."""
     refine_every: int = 20
     """Steps between densification (and carving, seeding) rounds. Defaults to 20."""
     grow_fraction: float = 0.05

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -156,25 +156,33 @@ def refine_gaussians(
         done = step + 1
         if done % cfg.refine_every == 0 and done < cfg.steps:
             if carve:
-                params = prune(params, optim, ~in_free_space(params["means"].detach(), cams_all, depth_t, mask_t, cfg.carve_margin))
+                params = _carve(params, optim, cams_all, depth_t, mask_t, cfg)
                 seed_views = torch.randperm(len(targets), generator=gen)[: cfg.seed_views].to(device)
                 budget = max(0, min(cfg.seeds_per_round, cfg.max_gaussians - params["means"].shape[0]))
                 params = add_gaussians(params, optim, depth_seeds(params, cams_all[seed_views], frames[seed_views],
                                                                   depth_t[seed_views], mask_t[seed_views], budget, gen))
                 stats = GradientStats.zeros(params["means"].shape[0], device)
             if cfg.strategy == "default":
-                params, stats = densify_and_prune(params, optim, stats, cams_all, cfg, gen)
+                # With the teacher's metric depth, depth seeding is what grows the Gaussians; the
+                # gradient-driven split/clone only runs without it (this round still prunes).
+                round_cfg = replace(cfg, grow_fraction=0.0) if carve else cfg
+                params, stats = densify_and_prune(params, optim, stats, cams_all, round_cfg, gen)
         if done % 10 == 0 or done == cfg.steps:
             history.append((done, round(float(loss.detach()), 5)))
         if on_step is not None:
             on_step(done, cfg.steps, float(loss.detach()))
     if carve:
-        params = prune(params, optim, ~in_free_space(params["means"].detach(), cams_all, depth_t, mask_t, cfg.carve_margin))
+        params = _carve(params, optim, cams_all, depth_t, mask_t, cfg)
     if cfg.strategy != "none":
         params = prune(params, optim, torch.sigmoid(params["opacities"]) >= cfg.prune_opacity)
     refined = scene_from_params(params).detach()
     after = view_metrics(refined, targets, eval_idx)
     return RefineResult(refined, before, after, cfg.steps, time.perf_counter() - t0, (len(scene), len(refined)), history)
+
+
+def _carve(params: dict[str, Tensor], optim, cameras: Cameras, depth: Tensor, mask: Tensor, cfg: RefineCfg) -> dict[str, Tensor]:
+    """``params`` without the Gaussians the teacher's views see through (:func:`in_free_space`)."""
+    return prune(params, optim, ~in_free_space(params["means"].detach(), cameras, depth, mask, cfg.carve_margin))
 
 
 # ----------------------------------------------------------------------------- parameters
