@@ -57,6 +57,9 @@ class LyraDatasetCfg:
     load_depth: bool = True
     """Return target depth when the scene has a ``depth`` folder. Defaults to True."""
 
+    load_input_depth: bool = False
+    """Return the input frames' depth too (the decoder's metric depth loss). Defaults to False."""
+
     relative_poses: bool = True
     """Express every pose in the first input camera's frame (Lyra
     ``relative_translation_scale``). Defaults to True."""
@@ -89,6 +92,7 @@ class LyraDataset(Dataset):
         target_c2w            [Vt, Tt, 4, 4]
         target_K              [Vt, Tt, 3, 3]
         target_depth          [Vt, Tt, H, W]    0 = unknown          (load_depth, if stored)
+        input_depth           [V, Ti, H, W]     0 = unknown          (load_input_depth, if stored)
         target_frame_indices  [Vt, Tt]          int64
         target_trajectories   [Vt]              int64
         input_times           [V, Ti]           dynamic scenes: Lyra's normalised frame times
@@ -162,6 +166,10 @@ class LyraDataset(Dataset):
         if cfg.load_depth and all(scene.has("depth", t) for t in views.target_trajectories):
             out["target_depth"] = torch.stack(
                 [scene.load_depth(t, i, size) for t, i in zip(views.target_trajectories, views.target_frames)]
+            )
+        if cfg.load_input_depth and all(scene.has("depth", t) for t in views.input_trajectories):
+            out["input_depth"] = torch.stack(
+                [scene.load_depth(t, i, size) for t, i in zip(views.input_trajectories, views.input_frames)]
             )
         if self.is_dynamic(scene):
             # Lyra normalises the sample's frame indices (inputs + target time) to [0, 1].

@@ -4,6 +4,13 @@
           + lambda_perceptual * perceptual(rgb, teacher)      LPIPS-VGG (GPU, local weights) or 1 - SSIM
           + lambda_depth * scale_shift_invariant_depth(rendered depth, teacher depth)
           + lambda_opacity * mean(opacity)                    pruning stages only
+          + lambda_decoded_depth * decoded_depth(decoder's per-ray depth, teacher depth)   ours
+
+The last term is not Lyra's: Lyra only sees depth through the scale-and-shift-invariant loss on
+rendered depth, which leaves the decoded splats metres from the surfaces (issue 15). With a
+metric teacher (the procedural one), every Gaussian's own depth along its pixel ray is pulled
+onto the teacher's surface (log-L1) and rays the teacher sees as sky are pushed beyond half the
+far plane, so a collider made from the decoded splats has something to stand on.
 
 Every term is a mean of per-view terms over the V rendered views (all views have one size):
 nothing couples pixels of different views, which is what makes deferred backpropagation
@@ -16,6 +23,7 @@ mean activated opacity (Lyra applies a second sigmoid to it; both are monotone).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lyra_sim.errors import InvalidInputError
+from lyra_sim.eval.depth import depth_at_gaussian_rays
 from lyra_sim.eval.image import load_lpips, ssim
 
 Perceptual = Literal["ssim", "lpips", "none"]
@@ -44,6 +53,14 @@ class LossCfg:
     3DGS). Defaults to 0.2."""
     lambda_depth: float = 0.05
     """Weight of the scale-and-shift-invariant depth loss (Lyra: 0.05). Defaults to 0.05."""
+    lambda_decoded_depth: float = 0.0
+    """Weight of the metric loss on the decoder's own per-ray depth against the teacher's
+    exact depth of the input frames (:func:`decoded_depth_loss_per_view`); needs a metric
+    teacher (the procedural one) and makes the dataset load input depth. 0 = Lyra's loss.
+    Defaults to 0.0."""
+    sky_weight: float = 0.1
+    """Weight of the sky rays (teacher depth unknown) in that loss, relative to surface rays.
+    Defaults to 0.1."""
     lpips_max_height: int = 704
     """Images taller than this are downsampled (area) before LPIPS (Lyra ``lpips_img_size_min``).
     Defaults to 704."""
@@ -97,6 +114,32 @@ def depth_loss_per_view(depth: Tensor, target: Tensor) -> Tensor:
     return err.sum(1) / mask.sum(1).clamp(min=1)
 
 
+def decoded_depth_loss_per_view(depth: Tensor, target: Tensor, far: float, sky_weight: float = 0.1) -> Tensor:
+    """``[V]`` metric loss on the decoder's own per-ray depth (lyra-sim's addition to Lyra's loss).
+
+    Surface rays: ``|log d - log d_teacher|`` (log-L1: the same relative error weighs the same
+    at 1 m and at 20 m). Sky rays: ``relu(log(far / 2) - log d)``, pushing those splats beyond
+    half the far plane, where the collider's fusion does not reach. Rays across a depth edge
+    are left out. Averaged over the counted rays, sky rays weighted by ``sky_weight``.
+
+    Args:
+        depth: [V, Hg, Wg] decoded camera z-depth of the Gaussian rays (``DecoderOutput.depth``).
+        target: [V, H, W] teacher z-depth of the same frames, 0 = unknown; H = Hg * s, W = Wg * s.
+        far: the decoder's far distance (``DecoderCfg.far``).
+        sky_weight: weight of a sky ray relative to a surface ray.
+    """
+    if target.shape[-2] % depth.shape[-2] or target.shape[-1] % depth.shape[-1] or target.shape[0] != depth.shape[0]:
+        raise InvalidInputError(f"teacher depth {list(target.shape)} does not tile decoded depth {list(depth.shape)}")
+    stride = target.shape[-2] // depth.shape[-2]
+    ref, surface, sky = depth_at_gaussian_rays(target, stride)
+    log_d = torch.log(depth.clamp_min(1e-3))
+    surf_err = (log_d - torch.log(ref.clamp_min(1e-3))).abs() * surface
+    sky_err = F.relu(math.log(far / 2) - log_d) * sky
+    weight = surface.float() + sky_weight * sky.float()
+    err = surf_err + sky_weight * sky_err
+    return err.flatten(1).sum(1) / weight.flatten(1).sum(1).clamp_min(1e-6)
+
+
 class DistillationLoss(torch.nn.Module):
     """The loss of one sample: rendered views against the teacher's frames and depth.
 
@@ -120,15 +163,21 @@ class DistillationLoss(torch.nn.Module):
         target_depth: Tensor | None = None,
         opacities: Tensor | None = None,
         lambda_opacity: float = 0.0,
+        decoded_depth: Tensor | None = None,
+        input_depth: Tensor | None = None,
+        far: float = 500.0,
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """Total loss and its unweighted terms (``mse``, ``dssim`` = 1 - SSIM or ``lpips``,
-        ``depth``, ``opacity``; absent terms are off).
+        ``depth``, ``opacity``, ``decoded_depth``; absent terms are off).
 
         Args:
             rgb, target: [V, 3, H, W] rendered and teacher RGB in [0, 1].
             depth, target_depth: [V, H, W] rendered expected depth and teacher depth (optional).
             opacities: [N] Gaussian opacities, for the opacity regulariser.
             lambda_opacity: its weight (Lyra: 0.1 in pruning stages, else 0).
+            decoded_depth: [F, Hg, Wg] the decoder's per-ray depth of its F input frames.
+            input_depth: [F, H, W] the teacher's depth of those frames (0 = unknown).
+            far: the decoder's far distance (for the sky term).
         """
         cfg = self.cfg
         terms: dict[str, Tensor] = {"mse": mse_per_view(rgb, target).mean()}
@@ -143,6 +192,9 @@ class DistillationLoss(torch.nn.Module):
         if lambda_opacity > 0 and opacities is not None:
             terms["opacity"] = opacities.mean()
             total = total + lambda_opacity * terms["opacity"]
+        if cfg.lambda_decoded_depth > 0 and decoded_depth is not None and input_depth is not None:
+            terms["decoded_depth"] = decoded_depth_loss_per_view(decoded_depth, input_depth, far, cfg.sky_weight).mean()
+            total = total + cfg.lambda_decoded_depth * terms["decoded_depth"]
         return total, terms
 
     def _perceptual(self, rgb: Tensor, target: Tensor) -> Tensor:

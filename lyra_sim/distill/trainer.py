@@ -261,7 +261,8 @@ class Trainer:
         dcfg = LyraDatasetCfg(
             image_size=tuple(s.image_size), sampling=sampling, dynamic=None if self.model.cfg.time_embedding else False,
             load_input_frames=s.inputs == "frames", load_latents=s.inputs == "latents",
-            load_depth=self.cfg.loss.lambda_depth > 0, seed=self.cfg.data.seed,
+            load_depth=self.cfg.loss.lambda_depth > 0, load_input_depth=self.cfg.loss.lambda_decoded_depth > 0,
+            seed=self.cfg.data.seed,
         )
         epoch = position = 0
         if self._data_state is not None and self._data_state.get("stage") == index:
@@ -414,7 +415,11 @@ class Trainer:
         rgb = rendered.rgb.permute(0, 3, 1, 2)
         depth = rendered.depth[..., 0]
         target_depth = item["target_depth"].flatten(0, 1) if "target_depth" in item else None
-        loss, terms = self.loss_fn(rgb, target, depth, target_depth, out.opacities[0], stage.lambda_opacity)
+        input_depth = item["input_depth"].flatten(0, 1) if "input_depth" in item else None
+        loss, terms = self.loss_fn(
+            rgb, target, depth, target_depth, out.opacities[0], stage.lambda_opacity,
+            decoded_depth=out.depth[0].flatten(0, 1), input_depth=input_depth, far=self.model.cfg.far,
+        )
         views = (target.detach(), rgb.detach(), depth.detach(), rendered.alpha[..., 0].detach())
         return loss, terms, len(out), views
 

@@ -1,4 +1,5 @@
-"""Depth metrics after scale-and-shift alignment (the decoder's depth has no fixed scale).
+"""Depth metrics: after scale-and-shift alignment (for decoders whose depth has no fixed scale),
+and metric, on the decoder's own per-ray depth (for a metric teacher).
 
 The prediction is aligned to the ground truth per image by least squares,
 ``argmin_{s,t} sum_valid (s * pred + t - gt)^2``, then AbsRel = mean |aligned - gt| / gt and
@@ -67,4 +68,59 @@ def depth_metrics(pred: Tensor, target: Tensor, valid: Tensor | None = None) -> 
         "delta1": torch.where(n > 0, good.flatten(1).sum(1) / n.clamp(min=1), nan),
         "scale": scale,
         "shift": shift,
+    }
+
+
+def depth_at_gaussian_rays(target: Tensor, stride: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The teacher's depth where each Gaussian's pixel ray passes, and which rays to trust.
+
+    A decoder with ``gaussian_stride = s`` casts one ray through the centre of every s x s
+    pixel block. Its depth there is the mean of the pixels around the centre (the 2x2 middle
+    pixels for even s, the middle pixel for odd s, i.e. bilinear sampling), trusted only when
+    those pixels agree within 5 % (no depth edge inside).
+
+    Args:
+        target: [V, H, W] teacher z-depth (metres), 0 = unknown (sky); H, W multiples of s.
+        stride: s.
+
+    Returns:
+        (depth [V, H/s, W/s], surface [V, H/s, W/s] bool: a trusted surface ray,
+        sky [V, H/s, W/s] bool: every pixel around the centre is unknown).
+    """
+    V, H, W = target.shape
+    if H % stride or W % stride:
+        raise InvalidInputError(f"depth {H}x{W} is not a multiple of the Gaussian stride {stride}")
+    middle = [stride // 2 - 1, stride // 2] if stride % 2 == 0 else [stride // 2]
+    blocks = target.view(V, H // stride, stride, W // stride, stride)
+    around = torch.stack([blocks[:, :, r, :, c] for r in middle for c in middle], dim=1)  # [V, k, Hg, Wg]
+    known = around > 0
+    lo, hi = around.amin(1), around.amax(1)
+    surface = known.all(1) & (hi <= 1.05 * lo)
+    sky = ~known.any(1)
+    return around.mean(1), surface, sky
+
+
+def decoded_depth_metrics(decoded: Tensor, target: Tensor) -> dict[str, float]:
+    """How far the decoder's own Gaussians sit from the teacher's surface, in metric terms.
+
+    No alignment: a collider is built from these depths as they are.
+
+    Args:
+        decoded: [N, Hg, Wg] decoded camera z-depth of each Gaussian ray (``DecoderOutput.depth``).
+        target: [N, H, W] teacher z-depth (metres), 0 = unknown (sky); H = Hg * s, W = Wg * s.
+
+    Returns:
+        ``abs_rel`` (mean |d - d_teacher| / d_teacher over trusted surface rays),
+        ``median_error_m`` (median |d - d_teacher|, metres), ``sky_rays_near`` (fraction of sky
+        rays decoded nearer than 20 m, i.e. splats a collider would fuse); None where no ray counts.
+    """
+    stride = target.shape[-2] // decoded.shape[-2]
+    ref, surface, sky = depth_at_gaussian_rays(target, stride)
+    d = decoded.to(ref.dtype)
+    err = (d - ref).abs()[surface]
+    rel = err / ref[surface]
+    return {
+        "abs_rel": float(rel.mean()) if len(rel) else None,
+        "median_error_m": float(err.median()) if len(err) else None,
+        "sky_rays_near": float((d[sky] < 20.0).float().mean()) if bool(sky.any()) else None,
     }

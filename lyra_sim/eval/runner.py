@@ -9,6 +9,9 @@ trajectories on white, and compared with the teacher's frames:
   ``lpips`` package and local VGG16 weights are there;
 * depth: AbsRel and delta1 of the rendered expected depth after per-frame scale-and-shift
   alignment to the teacher's depth, over pixels with rendered alpha > 0.5;
+* the decoder's own geometry, metric (no alignment): AbsRel and median error (m) of every
+  Gaussian's decoded depth along its pixel ray against the teacher's depth there, the fraction
+  of sky rays decoded nearer than 20 m, and the splats' median size and share at the scale cap;
 * geometry (scenes with a ground-truth mesh, i.e. the procedural teacher): Chamfer distance
   and F-score@``fscore_threshold`` (5 cm) of (a) the Gaussian centres with opacity >=
   ``gaussian_min_opacity`` and (b) the rendered-depth point cloud, against points sampled
@@ -43,7 +46,7 @@ import torch
 from lyra_sim.cameras import Cameras
 from lyra_sim.data import LyraScene, find_scenes, intrinsics_to_matrix
 from lyra_sim.errors import DatasetError, InvalidInputError, MissingWeightsError
-from lyra_sim.eval.depth import depth_metrics
+from lyra_sim.eval.depth import decoded_depth_metrics, depth_metrics
 from lyra_sim.eval.geometry import (
     chamfer_fscore,
     sample_triangle_points,
@@ -200,6 +203,9 @@ def evaluate(cfg: EvalCfg, model=None, on_scene: Callable[[int, str], None] | No
     if per_time:
         mean["per_time"] = [{k: (p[0][k] if k == "time" else _mean([pt[i][k] for pt in per_time])) for k in p[0]}
                             for i, p in enumerate(zip(*per_time))]
+    for group in ("decoded_depth", "splat_scale"):
+        if any(group in r for r in rows):
+            mean[group] = {k: _mean([r[group].get(k) for r in rows if group in r]) for k in next(r[group] for r in rows if group in r)}
     for group in ("gaussians_geometry", "depth_geometry"):
         if any(group in r for r in rows):
             mean[group] = {k: _mean([r[group].get(k) for r in rows if group in r]) for k in GEOMETRY_KEYS + ("accuracy", "completeness")}
@@ -233,6 +239,10 @@ def _evaluate_scene(cfg: EvalCfg, model, scene: LyraScene, device: torch.device,
         gt_depth = torch.stack([scene.load_depth(t, idx, size) for t in trajs]).flatten(0, 1)
         d = depth_metrics(depth[..., 0].cpu(), gt_depth, alpha[..., 0].cpu() > 0.5)
         row["abs_rel"], row["delta1"] = _mean(d["abs_rel"].tolist()), _mean(d["delta1"].tolist())
+        row["decoded_depth"] = decoded_depth_metrics(out.depth[0].flatten(0, 1).cpu().float(), gt_depth)
+    scales = gaussians.scales.detach().max(-1).values.cpu().float()
+    row["splat_scale"] = {"median_m": float(scales.median()),
+                          "at_cap_fraction": float((scales >= 0.99 * model.cfg.scale_cap).float().mean())}
     if cfg.geometry and gt_depth is not None:
         meshes, _ = scene.load_meshes()
         if meshes:
@@ -376,13 +386,16 @@ def markdown_table(report: dict) -> str:
     """One row per scene and a mean row: image, depth and geometry metrics."""
     has_lpips = report.get("lpips", False)
     cols = [("PSNR", "psnr", 2), ("SSIM", "ssim", 4)] + ([("LPIPS", "lpips", 4)] if has_lpips else [])
-    cols += [("AbsRel", "abs_rel", 4), ("δ1", "delta1", 3)]
+    cols += [("AbsRel", "abs_rel", 4), ("δ1", "delta1", 3), ("metric AbsRel", ("decoded_depth", "abs_rel"), 3),
+             ("median err m", ("decoded_depth", "median_error_m"), 2), ("sky near", ("decoded_depth", "sky_rays_near"), 2),
+             ("at cap", ("splat_scale", "at_cap_fraction"), 2)]
     thr = report.get("config", {}).get("fscore_threshold", 0.05)
     geo = [("CD Gauss", ("gaussians_geometry", "chamfer"), 4), (f"F@{thr * 100:g}cm Gauss", ("gaussians_geometry", "fscore"), 3),
            ("CD depth", ("depth_geometry", "chamfer"), 4), (f"F@{thr * 100:g}cm depth", ("depth_geometry", "fscore"), 3)]
     lines = [f"# Evaluation of `{report.get('decoder')}`", "",
              f"{report.get('num_scenes', 0)} scene(s); renders vs teacher frames (self-consistency); depth after "
-             "scale-and-shift alignment; Chamfer (CD, scene units) and F-score against the ground-truth mesh.", ""]
+             "scale-and-shift alignment; metric AbsRel, median error and sky rays nearer than 20 m of the Gaussians' "
+             "own decoded depth (no alignment); share of splats at the scale cap; Chamfer (CD, scene units) and F-score against the ground-truth mesh.", ""]
     header = ["scene"] + [c[0] for c in cols] + [g[0] for g in geo]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 

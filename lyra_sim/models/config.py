@@ -73,6 +73,12 @@ class DecoderCfg:
     Defaults to -1.65."""
     scale_cap: float = 0.3
     """Largest Gaussian standard deviation (scene units). Defaults to 0.3."""
+    scale_activation: Literal["clamp", "softcap"] = "clamp"
+    """How raw scales become standard deviations below ``scale_cap``. "clamp" (Lyra):
+    ``min(exp(raw - 1 + log cap), cap)``, whose gradient is zero above the cap, so a splat
+    that once grew past it stays at the cap for ever (the first embedded decoder ended with
+    every splat there). "softcap": ``cap * sigmoid(raw - 1)``, the same curve for small
+    splats, never flat. Defaults to "clamp" (what checkpoints without the key were trained with)."""
     opacity_shift: float = 2.0
     """opacity = sigmoid(raw - shift). Defaults to 2."""
     prune_keep_fraction: float | None = None
@@ -99,6 +105,8 @@ class DecoderCfg:
             )
         if self.ray_embedding not in ("codec", "unshuffle"):
             raise InvalidInputError(f"ray_embedding must be 'codec' or 'unshuffle', got {self.ray_embedding!r}")
+        if self.scale_activation not in ("clamp", "softcap"):
+            raise InvalidInputError(f"scale_activation must be 'clamp' or 'softcap', got {self.scale_activation!r}")
         if not 0 < self.near < self.far:
             raise InvalidInputError(f"need 0 < near < far, got {self.near}, {self.far}")
         if self.prune_keep_fraction is not None and not 0 < self.prune_keep_fraction <= 1:

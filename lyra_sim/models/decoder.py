@@ -238,7 +238,7 @@ class LatentGaussianDecoder(nn.Module):
         out = DecoderOutput(
             means=means,
             quats=F.normalize(rot, dim=-1),
-            scales=torch.clamp_max(torch.exp(scale - self._scale_shift), cfg.scale_cap),
+            scales=self._scales(scale),
             opacities=torch.sigmoid(opacity[..., 0] - cfg.opacity_shift),
             rgb=0.5 * torch.tanh(rgb) + 0.5,
             ray_index=torch.arange(means.shape[1], device=means.device).expand(B, -1),
@@ -247,6 +247,14 @@ class LatentGaussianDecoder(nn.Module):
             cameras=g_cams,
         )
         return prune(out, keep) if keep is not None and keep < 1.0 else out
+
+
+    def _scales(self, raw: Tensor) -> Tensor:
+        """[..., 3] standard deviations in (0, scale_cap] from raw head outputs (``cfg.scale_activation``)."""
+        cap = self.cfg.scale_cap
+        if self.cfg.scale_activation == "softcap":
+            return cap * torch.sigmoid(raw - 1.0)
+        return torch.clamp_max(torch.exp(raw - self._scale_shift), cap)
 
 
 def prune(out: DecoderOutput, keep_fraction: float) -> DecoderOutput:

@@ -122,3 +122,49 @@ def test_distillation_loss_combines_weighted_terms():
 def test_lpips_without_weights_is_a_clear_error():
     with pytest.raises(MissingWeightsError, match="ssim"):
         DistillationLoss(LossCfg(perceptual="lpips"))
+
+
+def test_depth_at_gaussian_rays_samples_block_centres_and_skips_edges():
+    from lyra_sim.eval.depth import depth_at_gaussian_rays
+
+    depth = torch.full((1, 8, 8), 2.0)
+    depth[:, :, 4:] = 0.0  # right half: sky
+    depth[:, 4:, :4] = 3.0  # lower-left block deeper
+    depth[:, 1, 1] = 2.2  # a middle pixel of the top-left 4x4 block: 10 % off -> an edge, not trusted
+    ref, surface, sky = depth_at_gaussian_rays(depth, 4)
+    assert ref.shape == (1, 2, 2)
+    assert surface.tolist() == [[[False, False], [True, False]]]
+    assert sky.tolist() == [[[False, True], [False, True]]]
+    assert float(ref[0, 1, 0]) == pytest.approx(3.0)
+    # stride 1: every pixel is its own ray
+    ref1, surface1, sky1 = depth_at_gaussian_rays(depth, 1)
+    assert torch.equal(ref1, depth) and torch.equal(surface1, depth > 0) and torch.equal(sky1, depth == 0)
+
+
+def test_decoded_depth_loss_is_metric_log_l1_and_pushes_sky_far():
+    from lyra_sim.distill.losses import decoded_depth_loss_per_view
+
+    target = torch.full((2, 8, 8), 4.0)
+    exact = torch.full((2, 2, 2), 4.0, requires_grad=True)
+    assert float(decoded_depth_loss_per_view(exact, target, far=30.0).sum()) == pytest.approx(0.0, abs=1e-6)
+    # metric, not scale-invariant: twice the depth costs log 2 on every ray
+    double = torch.full((2, 2, 2), 8.0)
+    assert decoded_depth_loss_per_view(double, target, far=30.0).tolist() == pytest.approx([np.log(2)] * 2, rel=1e-5)
+    # sky rays: no cost beyond far / 2, a pull outwards below it
+    sky = torch.zeros(1, 8, 8)
+    far_enough, too_near = torch.full((1, 2, 2), 20.0), torch.full((1, 2, 2), 5.0, requires_grad=True)
+    assert float(decoded_depth_loss_per_view(far_enough, sky, far=30.0)) == 0.0
+    loss = decoded_depth_loss_per_view(too_near, sky, far=30.0, sky_weight=0.1)
+    assert float(loss) == pytest.approx(np.log(15 / 5), rel=1e-5)  # mean over sky rays only
+    loss.backward()
+    assert (too_near.grad < 0).all()  # gradient descent moves them outwards
+
+
+def test_distillation_loss_adds_the_decoded_depth_term():
+    g = torch.Generator().manual_seed(0)
+    rgb, target = torch.rand(2, 3, 16, 16, generator=g), torch.rand(2, 3, 16, 16, generator=g)
+    decoded, teacher = torch.full((3, 4, 4), 2.0), torch.full((3, 16, 16), 1.0)
+    cfg = LossCfg(perceptual="none", lambda_decoded_depth=0.5)
+    total, terms = DistillationLoss(cfg)(rgb, target, decoded_depth=decoded, input_depth=teacher, far=30.0)
+    assert float(terms["decoded_depth"]) == pytest.approx(np.log(2), rel=1e-5)
+    assert float(total) == pytest.approx(float(terms["mse"]) + 0.5 * np.log(2), rel=1e-5)

@@ -103,3 +103,17 @@ def test_unprojection_and_visibility():
     outside = torch.tensor([[10.0, 0.0, 2.0], [0.0, 0.0, -2.0]])
     seen = visible_points(torch.cat([pts, behind, outside]), cams, depth)
     assert seen[:192].all() and not seen[192:].any()
+
+
+def test_decoded_depth_metrics_are_metric_and_count_near_sky_splats():
+    from lyra_sim.eval import decoded_depth_metrics
+
+    teacher = torch.full((1, 8, 8), 4.0)
+    teacher[:, :, 4:] = 0.0  # right half is sky
+    decoded = torch.tensor([[[5.0, 25.0], [3.0, 10.0]]])  # left column on surfaces, right column on sky
+    m = decoded_depth_metrics(decoded, teacher)
+    assert m["abs_rel"] == pytest.approx((1.0 / 4 + 1.0 / 4) / 2)  # no alignment: 5 m and 3 m vs 4 m
+    assert m["median_error_m"] == pytest.approx(1.0)
+    assert m["sky_rays_near"] == pytest.approx(0.5)  # 10 m would be fused, 25 m would not
+    # a decoder off by a constant factor is not forgiven (the aligned metrics would be 0)
+    assert decoded_depth_metrics(torch.full((1, 2, 2), 8.0), torch.full((1, 8, 8), 4.0))["abs_rel"] == pytest.approx(1.0)

@@ -231,3 +231,19 @@ def test_bad_inputs_are_clear_errors(model):
         model(lat, c2w, K, input_times=torch.zeros(1, 9), target_times=torch.zeros(1, 1))
     with pytest.raises(InvalidInputError):
         load_decoder_cfg(overrides=["width=30", "num_heads=4"])
+
+
+def test_softcap_scales_match_clamp_when_small_and_keep_a_gradient_at_the_cap():
+    torch.manual_seed(0)
+    clamp, soft = LatentGaussianDecoder(tiny_cfg()), LatentGaussianDecoder(tiny_cfg(scale_activation="softcap"))
+    raw = torch.tensor([-6.0, -4.0, 6.0, 8.0], requires_grad=True)
+    small_clamp, small_soft = clamp._scales(raw[:2]), soft._scales(raw[:2])
+    assert torch.allclose(small_soft, small_clamp, rtol=0.05)  # the same curve for small splats
+    big_clamp, big_soft = clamp._scales(raw[2:]), soft._scales(raw[2:])
+    assert torch.allclose(big_clamp, torch.full((2,), 0.3)) and (big_soft < 0.3).all() and (big_soft > 0.28).all()
+    (g_clamp,) = torch.autograd.grad(big_clamp.sum(), raw, retain_graph=True)
+    (g_soft,) = torch.autograd.grad(big_soft.sum(), raw)
+    assert (g_clamp[2:] == 0).all()  # a clamped splat can never shrink again
+    assert (g_soft[2:] > 0).all()
+    with pytest.raises(InvalidInputError, match="scale_activation"):
+        tiny_cfg(scale_activation="relu").validate()
