@@ -292,7 +292,7 @@ class PhysicsCheckCfg:
 
 @dataclass
 class ExportCfg:
-    """Everything :func:`lyra_sim.export.export_world` does."""
+    """Everything :func:`lyra_sim.export.export_scene` does."""
 
     usd_format: UsdFormat = "usda"
     """Root layer format: "usda" (text root + binary Gaussian layer(s)), "usdc", or "usdz"
