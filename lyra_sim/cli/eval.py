@@ -40,24 +40,31 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return ev
 
 
-def run(args: argparse.Namespace) -> int:
+def cfg_from_args(args: argparse.Namespace):
+    """The :class:`~lyra_sim.eval.runner.EvalCfg` of ``args``: ``--config``, the ``key=value``
+    overrides, then the flags given (``--decoder`` and ``--data`` always are)."""
     from lyra_sim.config import load_structured
-    from lyra_sim.eval.runner import EvalCfg, evaluate, markdown_table, select_scenes, write_report
+    from lyra_sim.eval.runner import EvalCfg
 
     # `--data a b key=value` hands the overrides to --data: take them back.
-    roots, extra = split_overrides([str(d) for d in args.data])
-    args.overrides = [*args.overrides, *extra]
-    decoder, data = str(args.decoder), roots
+    data, extra = split_overrides([str(d) for d in args.data])
+    decoder = str(args.decoder)
 
     def load(path, overrides) -> EvalCfg:
-        # --decoder and --data are required, so they are the base the file and overrides start from.
+        # The required --decoder and --data are the base the file and the overrides start from.
         return load_structured(EvalCfg(decoder=decoder, data=data), path, overrides, what="eval config")
 
-    cfg = load_command_cfg(load, args, {
+    return load_command_cfg(load, args, {
         "decoder": decoder, "data": data, "holdout": args.holdout, "max_scenes": args.max_scenes,
         "image_size": args.image_size, "num_input_trajectories": args.trajectories, "inputs": args.inputs,
         "lpips": args.lpips, "geometry": False if args.no_geometry else None, "device": args.device,
-        "dynamic_times": args.times})
+        "dynamic_times": args.times}, overrides=[*args.overrides, *extra])
+
+
+def run(args: argparse.Namespace) -> int:
+    from lyra_sim.eval.runner import evaluate, markdown_table, select_scenes, write_report
+
+    cfg = cfg_from_args(args)
     total = len(select_scenes(cfg.data, cfg.holdout, cfg.max_scenes))
     with progress_bar("eval", total, quiet=args.quiet) as advance:
         report = evaluate(cfg, on_scene=lambda i, scene: advance())

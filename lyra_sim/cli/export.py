@@ -39,11 +39,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return e
 
 
-def run(args: argparse.Namespace) -> int:
-    from lyra_sim.export import export_scene, format_report
+def cfg_from_args(args: argparse.Namespace):
+    """The :class:`~lyra_sim.export.ExportCfg` of ``args``: ``--config``, the ``key=value``
+    overrides, then the flags given."""
     from lyra_sim.export.config import load_export_cfg
-    from lyra_sim.export.depth import SourceFrame
-    from lyra_sim.gaussians import read_ply
 
     # Flags given on the command line win over the config file and the overrides; a flag not
     # given (None) leaves the loaded value.
@@ -56,6 +55,15 @@ def run(args: argparse.Namespace) -> int:
         "overwrite": True if args.overwrite else None})
     if cfg.alignment.frame == "source":
         cfg.spawn.enabled = False
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    from lyra_sim.export import export_scene, format_report
+    from lyra_sim.export.depth import SourceFrame
+    from lyra_sim.gaussians import read_ply
+
+    cfg = cfg_from_args(args)
     t0 = time.perf_counter()
     scene = read_ply(args.scene)
     result = export_scene(scene, args.out, cfg, source=SourceFrame(name=Path(args.scene).stem))

@@ -45,7 +45,7 @@ def parse_times(text: str | None) -> list[float] | None:
         raise InvalidInputError(f"--times must be comma-separated numbers in [0, 1], e.g. 0,0.5,1; got {text!r}") from None
 
 
-def generate_cfg_from_args(args: argparse.Namespace):
+def cfg_from_args(args: argparse.Namespace):
     """The :class:`~lyra_sim.pipeline.GenerateCfg` of ``args``: ``--config`` (else the repository's
     ``configs/generate/default.yaml`` when there is one), the overrides, then the flags given."""
     from lyra_sim.pipeline import load_generate_cfg
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("--prompts FILE makes one world per line; do not combine it with --prompt/--image/--video")
     if args.shard and args.prompts is None:
         raise InvalidInputError("--shard i/N splits a --prompts FILE between machines; it needs --prompts")
-    cfg = generate_cfg_from_args(args)
+    cfg = cfg_from_args(args)
     console = Console(stderr=True, quiet=args.quiet)
     pipe = LyraPipeline(cfg)
     t0 = time.perf_counter()

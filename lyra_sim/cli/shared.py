@@ -67,7 +67,8 @@ def split_overrides(items: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def load_command_cfg(load: Callable[[Path | None, list[str]], T], args: argparse.Namespace,
-                     flags: Mapping[str, Any] = (), default_config: Path | None = None) -> T:
+                     flags: Mapping[str, Any] = (), default_config: Path | None = None,
+                     overrides: Sequence[str] | None = None) -> T:
     """The command's settings: ``load(path, overrides)`` (a ``load_*_cfg`` function, built on
     :func:`lyra_sim.config.load_structured`: the ``*Cfg`` defaults, then the YAML ``path``,
     then the overrides) with ``args.config`` (or ``default_config`` when no ``--config`` was
@@ -76,12 +77,14 @@ def load_command_cfg(load: Callable[[Path | None, list[str]], T], args: argparse
     Args:
         flags: dotted field name -> flag value (``{"alignment.scale": args.scale}``); a value of
             None means "flag not given" and leaves the field as loaded.
+        overrides: the ``key=value`` items when they are not ``args.overrides`` (see
+            :func:`split_overrides`).
 
     Raises:
         InvalidInputError: a missing file, an unknown key, a value of the wrong type.
     """
     path = args.config if args.config is not None else default_config
-    return set_fields(load(path, list(args.overrides)), flags)
+    return set_fields(load(path, list(args.overrides if overrides is None else overrides)), flags)
 
 
 def set_fields(cfg: T, values: Mapping[str, Any]) -> T:

@@ -22,10 +22,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return tr
 
 
-def run(args: argparse.Namespace) -> int:
-    from lyra_sim.distill import load_train_cfg, train
+def cfg_from_args(args: argparse.Namespace):
+    """The :class:`~lyra_sim.distill.TrainCfg` of ``args``: ``--config`` and the ``key=value`` overrides."""
+    from lyra_sim.distill import load_train_cfg
 
-    cfg = load_command_cfg(load_train_cfg, args)
+    return load_command_cfg(load_train_cfg, args)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lyra_sim.distill import train
+
+    cfg = cfg_from_args(args)
     result = train(cfg, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, max_steps=args.max_steps)
     if not args.quiet and result.rank == 0:
         print(f"step {result.step}/{cfg.total_steps} ({result.steps_per_second:.2f} steps/s); "

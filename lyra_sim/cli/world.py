@@ -40,18 +40,30 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return w
 
 
+def scene_dirs(args: argparse.Namespace) -> list[Path]:
+    """The SCENE_DIR arguments (the positional items that are not ``key=value`` overrides)."""
+    scenes, _ = split_overrides(args.scenes)
+    if not scenes:
+        raise LyraSimError("no scene folder given: lyra-sim world SCENE_DIR [SCENE_DIR ...] --out world.usda")
+    return [Path(s) for s in scenes]
+
+
+def cfg_from_args(args: argparse.Namespace):
+    """The :class:`~lyra_sim.sim.WorldCfg` of ``args``: ``--config``, the ``key=value`` items
+    among the positional arguments, then the flags given."""
+    _, overrides = split_overrides(args.scenes)
+    return load_command_cfg(load_world_cfg, args, {
+        "num_envs": args.num_envs, "env_spacing": args.env_spacing, "randomization.seed": args.seed,
+        "robot_drives": False if args.ragdoll else None}, overrides=overrides)
+
+
 def run(args: argparse.Namespace) -> int:
     from pxr import Usd
 
     from lyra_sim.sim import compose_world, read_world_record, write_world
 
-    # SCENE_DIR... and key=value overrides share the positional arguments.
-    scenes, args.overrides = split_overrides(args.scenes)
-    if not scenes:
-        raise LyraSimError("no scene folder given: lyra-sim world SCENE_DIR [SCENE_DIR ...] --out world.usda")
-    cfg = load_command_cfg(load_world_cfg, args, {
-        "num_envs": args.num_envs, "env_spacing": args.env_spacing, "randomization.seed": args.seed,
-        "robot_drives": False if args.ragdoll else None})
+    scenes = scene_dirs(args)
+    cfg = cfg_from_args(args)
     draws = None
     if args.replay is not None:
         stage = Usd.Stage.Open(str(args.replay)) if args.replay.is_file() else None
@@ -60,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             raise LyraSimError(f"{args.replay}: not a world written by `lyra-sim world`; give its .usda to replay")
         draws = record["draws"]
     robots = [] if args.robot == "none" else [args.robot]
-    stage = compose_world([Path(s) for s in scenes], robots, cfg, draws=draws, assets_root=args.assets_root)
+    stage = compose_world(scenes, robots, cfg, draws=draws, assets_root=args.assets_root)
     out = write_world(stage, args.out, overwrite=args.overwrite)
     if not args.quiet:
         print(f"wrote {out}: {len(read_world_record(stage)['draws'].envs)} environment(s) over {len(scenes)} scene(s), "
