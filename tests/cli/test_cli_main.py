@@ -94,3 +94,25 @@ def test_every_command_with_settings_takes_config_and_overrides_the_same_way():
             positional = [action.dest for action in parser._actions if not action.option_strings]
             assert "--config" in options, name
             assert "overrides" in positional or name == "world", name  # world: key=value among SCENE_DIR...
+
+
+def test_every_lyra_sim_command_in_the_readmes_parses():
+    """Each `lyra-sim ...` line of a bash block in README.md and configs/README.md (comments cut,
+    backslash continuations joined) is accepted by the parser, and its key=value items reach
+    the command's settings."""
+    import shlex
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    lines = []
+    for readme in (repo / "README.md", repo / "configs" / "README.md"):
+        for block in re.findall(r"```bash\n(.*?)```", readme.read_text(), re.S):
+            text = block.replace("\\\n", " ")
+            lines += [line for line in text.splitlines() if line.startswith("lyra-sim ")]
+    assert len(lines) >= 15
+    for line in lines:
+        argv = shlex.split(line, comments=True)[1:]
+        args = build_parser().parse_args(argv)
+        module = importlib.import_module(f"lyra_sim.cli.{args.command.replace('-', '_')}")
+        if hasattr(module, "cfg_from_args"):
+            module.cfg_from_args(args)
