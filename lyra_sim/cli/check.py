@@ -9,6 +9,7 @@ from lyra_sim.cli.shared import warn_unchecked
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim check`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     c = sub.add_parser("check", help="validate a world USD and run a PhysX drop test at its spawn points")
     c.add_argument("world", type=Path, help="world USD written by `lyra-sim export` (scene.usda / .usdz)")
     c.add_argument("--no-drop", action="store_true", help="validators only, no physics")
@@ -18,6 +19,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim check`` with the parsed ``args``; returns the exit code."""
     import json
 
     from lyra_sim.export.physics_check import check_world

@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim convert-gen3c`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     cg = sub.add_parser("convert-gen3c", help="convert GEN3C's released model.pt + Cosmos tokenizer to diffusers folders")
     cg.add_argument("ckpt_dir", type=Path, help="folder with Gen3C-Cosmos-7B/model.pt and Cosmos-Tokenize1-CV8x8x8-720p/")
     cg.add_argument("out_dir", type=Path, help="weights folder to create (transformer/, vae/)")
@@ -17,6 +18,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim convert-gen3c`` with the parsed ``args``; returns the exit code."""
     from lyra_sim.teachers.gen3c_convert import convert_gen3c_checkpoint
 
     start = time.time()

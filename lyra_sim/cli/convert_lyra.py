@@ -10,6 +10,7 @@ LYRA_FULL_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "model" / "
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim convert-lyra`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     cl = sub.add_parser("convert-lyra", help="Lyra's released decoder checkpoint (.pt) -> a lyra-sim decoder folder")
     cl.add_argument("checkpoint", type=Path, help="lyra_static.pt / lyra_dynamic.pt (weights-only torch checkpoint)")
     cl.add_argument("out", type=Path, help="output decoder folder (config.yaml + model.safetensors)")
@@ -24,6 +25,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim convert-lyra`` with the parsed ``args``; returns the exit code."""
     from lyra_sim.models import load_lyra_checkpoint, parameter_count, save_decoder
 
     model = load_lyra_checkpoint(args.checkpoint, args.config, codec=False)

@@ -19,6 +19,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim eval`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     ev = sub.add_parser("eval", help="score a decoder on held-out teacher scenes (PSNR, SSIM, LPIPS, depth, Chamfer/F-score)")
     ev.add_argument("--decoder", type=Path, required=True, help="decoder folder, training checkpoint, training run folder, or `embedded` (the shipped decoder)")
     ev.add_argument("--data", type=Path, nargs="+", required=True, help="dataset root(s) written by `lyra-sim sdg`")
@@ -62,6 +63,7 @@ def cfg_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim eval`` with the parsed ``args``; returns the exit code."""
     from lyra_sim.eval.runner import evaluate, markdown_table, select_scenes, write_report
 
     cfg = cfg_from_args(args)

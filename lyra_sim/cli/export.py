@@ -10,6 +10,7 @@ from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, loa
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim export`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     e = sub.add_parser("export", help="turn a 3DGS PLY into a simulation-ready USD world")
     e.add_argument("scene", type=Path, help="3DGS PLY file (INRIA layout, any SH degree)")
     e.add_argument("--out", type=Path, required=True, help="output directory")
@@ -59,6 +60,7 @@ def cfg_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim export`` with the parsed ``args``; returns the exit code."""
     from lyra_sim.export import export_scene, format_report
     from lyra_sim.export.depth import SourceFrame
     from lyra_sim.gaussians import read_ply

@@ -13,6 +13,7 @@ from lyra_sim.errors import InvalidInputError
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim generate`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     gen = sub.add_parser("generate", help="a prompt / image / video -> a simulation-ready world (USD, collider, spawn points, previews)")
     add_overrides_argument(gen, metavar="key=value", help="dotted overrides of the config (e.g. teacher.width=320)")
     gen.add_argument("--prompt", default=None, help="text description of the scene")
@@ -61,6 +62,7 @@ def cfg_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim generate`` with the parsed ``args``; returns the exit code."""
     from rich.console import Console
 
     from lyra_sim.pipeline import STAGES, LyraPipeline

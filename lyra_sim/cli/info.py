@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim info`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     i = sub.add_parser("info", help="print what a 3DGS PLY holds")
     i.add_argument("scene", type=Path, help="3DGS PLY file")
     i.set_defaults(func=run)
@@ -14,6 +15,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim info`` with the parsed ``args``; returns the exit code."""
     import torch
 
     from lyra_sim.gaussians import read_ply, read_ply_header

@@ -11,6 +11,7 @@ from pathlib import Path
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim model-info`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     mi = sub.add_parser("model-info", help="print a decoder config's architecture and parameter count")
     mi.add_argument("config", type=Path, help="model config YAML, e.g. configs/model/lyra_full.yaml")
     mi.add_argument("overrides", nargs="*", help="key=value overrides")
@@ -19,6 +20,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim model-info`` with the parsed ``args``; returns the exit code."""
     from lyra_sim.models import LatentGaussianDecoder, load_decoder_cfg, parameter_count
 
     cfg = load_decoder_cfg(args.config, args.overrides)

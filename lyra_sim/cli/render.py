@@ -31,6 +31,7 @@ def parse_vec3(text: str) -> tuple[float, float, float]:
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim render`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     r = sub.add_parser("render", help="render a fly-through (PNG frames, MP4, contact sheet) of a 3DGS PLY")
     r.add_argument("scene", type=Path, help="3DGS PLY file (INRIA layout, any SH degree)")
     r.add_argument("--out", type=Path, required=True, help="output directory")
@@ -55,6 +56,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim render`` with the parsed ``args``; returns the exit code."""
     import torch
 
     from lyra_sim.gaussians import read_ply

@@ -22,6 +22,7 @@ def parse_trajectories(text: str) -> list[str]:
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim sdg`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     g = sub.add_parser("sdg", help="synthetic data generation: render prompts with a teacher into Lyra-layout scenes")
     g.add_argument("--teacher", default="procedural", help="teacher to use (default: procedural, the embedded one)")
     g.add_argument("--prompts", type=Path, required=True, help="text file, one prompt per line (see configs/prompts/)")
@@ -44,6 +45,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim sdg`` with the parsed ``args``; returns the exit code."""
     from lyra_sim.data.sdg import Shard, generate_dataset, read_prompts
     from lyra_sim.teachers import ProceduralTeacher
 

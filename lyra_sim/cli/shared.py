@@ -6,7 +6,9 @@
 - :func:`add_config_argument`, :func:`add_overrides_argument`, :func:`load_command_cfg`: every
   command with settings takes ``--config FILE`` and dotted ``key=value`` overrides, loaded with
   :func:`lyra_sim.config.load_structured` (defaults, then the file, then the overrides), and
-  its own flags win over both when given.
+  its own flags win over both when given; :func:`split_overrides` picks them out of a
+  positional list (``world SCENE_DIR... key=value``).
+- :func:`warn_unchecked`: a skipped or failed physics check said on stderr.
 - :func:`progress_bar`: the one progress bar (label, bar, done/total, elapsed, remaining).
 
 Nothing heavy is imported here (rich only inside :func:`progress_bar`): ``lyra-sim --help``

@@ -10,6 +10,7 @@ from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, loa
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim train`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     tr = sub.add_parser("train", help="self-distil the latent Gaussian decoder from teacher scenes (progressive stages)")
     # Required: a run needs its data roots and stages; there is no default training config.
     add_config_argument(tr, help="training config YAML, e.g. configs/train/embedded.yaml", required=True)
@@ -30,6 +31,7 @@ def cfg_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim train`` with the parsed ``args``; returns the exit code."""
     from lyra_sim.distill import train
 
     cfg = cfg_from_args(args)

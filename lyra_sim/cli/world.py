@@ -20,6 +20,7 @@ def load_world_cfg(path: Path | None = None, overrides: list[str] = ()):
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim world`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     w = sub.add_parser("world", help="compose exported scenes and robots into one world USD (N randomized environments)")
     w.add_argument("scenes", nargs="+", metavar="SCENE_DIR",
                    help="folders written by `lyra-sim export`, then any key=value overrides of the config "
@@ -58,6 +59,7 @@ def cfg_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim world`` with the parsed ``args``; returns the exit code."""
     from pxr import Usd
 
     from lyra_sim.sim import compose_world, read_world_record, write_world
