@@ -69,7 +69,7 @@ def frame_errors(prompt: str, seed: int, world: Path) -> dict:
 
     from dataclasses import replace
 
-    from lyra_sim.export import export_world
+    from lyra_sim.export import export_scene
     from lyra_sim.export.alignment import angle_degrees
     from lyra_sim.export.depth import SourceFrame
     from lyra_sim.gaussians import read_ply
@@ -84,7 +84,7 @@ def frame_errors(prompt: str, seed: int, world: Path) -> dict:
     source.world_from_scene = None  # estimate gravity and scale from the collider alone
     ecfg = replace(cfg.export, usd_format="usdc", previews=False, overwrite=True)
     with tempfile.TemporaryDirectory() as tmp:
-        res = export_world(scene, tmp, ecfg, source=source)
+        res = export_scene(scene, tmp, ecfg, source=source)
     est = res.alignment.sim_from_scene.double()
     from lyra_sim.eval.collider import collider_accuracy
     from lyra_sim.export.collider import build_collision_proxy

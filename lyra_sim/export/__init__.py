@@ -1,6 +1,6 @@
 """Export: turn a GaussianScene into a world a robot can stand in.
 
-``export_world`` does everything (USD Gaussians, collision proxy, gravity and scale, spawn
+``export_scene`` does everything (USD Gaussians, collision proxy, gravity and scale, spawn
 points, report); the pieces are public for the pipeline and for tests. See README.md here for
 the formats, flags and hard limits.
 """
@@ -42,7 +42,7 @@ from lyra_sim.export.usd_gaussians import (
     read_usd_gaussians,
     write_usd_gaussians,
 )
-from lyra_sim.export.world import ExportResult, export_world
+from lyra_sim.export.scene import ExportResult, export_scene
 
 __all__ = [
     "Alignment",
@@ -66,7 +66,7 @@ __all__ = [
     "build_collision_proxy",
     "depth_views_from_teacher",
     "estimate_alignment",
-    "export_world",
+    "export_scene",
     "find_spawn_points",
     "fit_floor",
     "flatten_floor",

@@ -1,8 +1,8 @@
 """Configuration of the export: one ``*Cfg`` dataclass per job, gathered in :class:`ExportCfg`.
 
 Every field documents its unit and default. The dataclasses are plain (OmegaConf structured
-configs take them as they are), so ``configs/export/*.yaml`` and ``key=value`` overrides map
-onto them field by field.
+configs take them as they are), so an export config YAML (``lyra-sim export --config FILE``)
+and ``key=value`` overrides map onto them field by field.
 """
 
 from __future__ import annotations
@@ -292,7 +292,7 @@ class PhysicsCheckCfg:
 
 @dataclass
 class ExportCfg:
-    """Everything :func:`lyra_sim.export.export_world` does."""
+    """Everything :func:`lyra_sim.export.export_scene` does."""
 
     usd_format: UsdFormat = "usda"
     """Root layer format: "usda" (text root + binary Gaussian layer(s)), "usdc", or "usdz"
@@ -343,7 +343,7 @@ def apply_overrides(cfg: ExportCfg, overrides: dict | list[str]) -> ExportCfg:
 
 
 def load_export_cfg(path=None, overrides: list[str] = ()) -> ExportCfg:
-    """:class:`ExportCfg` from defaults, then a YAML file (``configs/export/*.yaml``), then overrides."""
+    """:class:`ExportCfg` from defaults, then a YAML file (``lyra-sim export --config FILE``), then overrides."""
     from lyra_sim.config import load_structured
 
     return load_structured(ExportCfg, path, list(overrides), what="export config")

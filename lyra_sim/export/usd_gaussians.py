@@ -14,7 +14,7 @@ Two numpy details matter for speed and correctness: ``Vt.QuatfArray.FromNumpy`` 
 A data layer is one ``.usdc`` file whose default prim is the particle field; scenes larger than
 ``UsdGaussiansCfg.max_layer_bytes`` are split into several prims, one layer each (a USDZ member
 must stay under 4 GiB). :func:`write_usd_gaussians` writes a standalone file; the world export
-(:mod:`lyra_sim.export.world`) references the same data layers from its root layer.
+(:mod:`lyra_sim.export.scene`) references the same data layers from its root layer.
 """
 
 from __future__ import annotations

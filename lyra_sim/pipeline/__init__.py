@@ -1,22 +1,22 @@
 """``generate``: one call from a prompt, image or video to a simulation-ready world."""
 
 from lyra_sim.pipeline.config import (
-    DecoderSettings,
     GenerateCfg,
-    PreviewSettings,
-    TeacherSettings,
+    GenerateDecoderCfg,
+    PreviewCfg,
+    TeacherCfg,
     load_generate_cfg,
 )
 from lyra_sim.pipeline.pipeline import STAGES, GenerateResult, LyraPipeline, generate
 
 __all__ = [
     "STAGES",
-    "DecoderSettings",
     "GenerateCfg",
+    "GenerateDecoderCfg",
     "GenerateResult",
     "LyraPipeline",
-    "PreviewSettings",
-    "TeacherSettings",
+    "PreviewCfg",
+    "TeacherCfg",
     "generate",
     "load_generate_cfg",
 ]

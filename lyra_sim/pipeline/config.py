@@ -21,8 +21,9 @@ REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "generate"
 
 
 @dataclass
-class TeacherSettings:
-    """Which teacher renders the input along the camera paths, and at what size."""
+class TeacherCfg:
+    """Which teacher renders the input along the camera paths, and at what size (the
+    ``teacher:`` key of a generate config)."""
 
     name: str = "procedural"
     """"procedural" (embedded, weight-free) or "gen3c" (local weights); see
@@ -46,8 +47,10 @@ class TeacherSettings:
 
 
 @dataclass
-class DecoderSettings:
-    """The latent Gaussian decoder and how it reads the teacher's videos."""
+class GenerateDecoderCfg:
+    """Which latent Gaussian decoder ``generate`` uses and how it reads the teacher's videos
+    (the ``decoder:`` key of a generate config). The decoder's architecture is a
+    :class:`lyra_sim.models.DecoderCfg`, stored in its folder."""
 
     weights: str = "embedded"
     """A decoder folder (``lyra-sim train`` output) or "embedded" (shipped in the package; its
@@ -70,8 +73,9 @@ class DecoderSettings:
 
 
 @dataclass
-class PreviewSettings:
-    """What a person looks at: a fly-through video and a contact sheet."""
+class PreviewCfg:
+    """What a person looks at: a fly-through video and a contact sheet (the ``preview:`` key
+    of a generate config)."""
 
     enabled: bool = True
     """Write preview.mp4 and preview.png. Defaults to True."""
@@ -98,10 +102,10 @@ class GenerateCfg:
     """The same request, config and seed give the same scene.ply bytes. Defaults to 0."""
     device: str = "auto"
     """"auto" (cuda if available), "cpu" or "cuda". Defaults to "auto"."""
-    teacher: TeacherSettings = field(default_factory=TeacherSettings)
-    """The teacher. Defaults to TeacherSettings()."""
-    decoder: DecoderSettings = field(default_factory=DecoderSettings)
-    """The decoder. Defaults to DecoderSettings()."""
+    teacher: TeacherCfg = field(default_factory=TeacherCfg)
+    """The teacher. Defaults to TeacherCfg()."""
+    decoder: GenerateDecoderCfg = field(default_factory=GenerateDecoderCfg)
+    """The decoder. Defaults to GenerateDecoderCfg()."""
     collider_depth: Literal["auto", "rendered", "decoded", "teacher"] = "auto"
     """Depth fused into the collision proxy. "rendered" (= "auto"): the surface depth of the
     world's own (refined) Gaussians rendered at the teacher's cameras, so what the robot sees is
@@ -130,8 +134,8 @@ class GenerateCfg:
     and fused at 320 voxels along the longest side (about 3 cm in a room: measured 5.6 cm Chamfer
     vs 6.8 cm at 192 on a fresh bedroom). Defaults to ExportCfg(usd_format="usdz", previews=False,
     collider=ColliderCfg(160x96, resolution 320))."""
-    preview: PreviewSettings = field(default_factory=PreviewSettings)
-    """Previews. Defaults to PreviewSettings()."""
+    preview: PreviewCfg = field(default_factory=PreviewCfg)
+    """Previews. Defaults to PreviewCfg()."""
     refine: RefineCfg = field(default_factory=RefineCfg)
     """Refinement of the decoded Gaussians against the teacher's frames and depth, between
     decode and export (static worlds); ``refine.steps=0`` keeps the feed-forward result.

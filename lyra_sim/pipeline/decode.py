@@ -19,7 +19,7 @@ from lyra_sim.cameras import Cameras
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.export.depth import DepthViews
 from lyra_sim.gaussians import GaussianScene
-from lyra_sim.pipeline.config import DecoderSettings
+from lyra_sim.pipeline.config import GenerateDecoderCfg
 from lyra_sim.teachers.base import TrajectoryVideo
 
 
@@ -46,7 +46,7 @@ class DecodedScene:
     score_views: list[int] | None = None
 
 
-def decode_size(settings: DecoderSettings, videos: list[TrajectoryVideo], unit: int) -> tuple[int, int]:
+def decode_size(settings: GenerateDecoderCfg, videos: list[TrajectoryVideo], unit: int) -> tuple[int, int]:
     """(H, W) to decode at: ``settings.image_size`` or the teacher's, checked against ``unit``."""
     H, W = videos[0].frames.shape[-2:]
     if settings.image_size:
@@ -71,7 +71,7 @@ def _frames_and_cameras(video: TrajectoryVideo, size: tuple[int, int]) -> tuple[
     return frames.clamp(0, 1), cams
 
 
-def decode_videos(model, videos: list[TrajectoryVideo], settings: DecoderSettings, teacher_codec: str,
+def decode_videos(model, videos: list[TrajectoryVideo], settings: GenerateDecoderCfg, teacher_codec: str,
                   input_times: Tensor | None = None, target_times: list[float] | None = None) -> list[DecodedScene]:
     """Decode ``videos`` into one :class:`DecodedScene` (static) or one per target time.
 

@@ -10,7 +10,7 @@ Stages (each timed in ``report.json``):
    (:mod:`lyra_sim.refine`; static worlds; ``refine.steps=0`` skips it);
 4. **export**: ``scene.ply``, USD Gaussians + a collider fused from the Gaussians' own surface
    depth + gravity and metric scale + spawn points in one ``scene.usdz``
-   (:func:`lyra_sim.export.export_world`), scored against the teacher's geometry when it has
+   (:func:`lyra_sim.export.export_scene`), scored against the teacher's geometry when it has
    one (``collider_accuracy``);
 5. **physics**: drop test bodies at the spawn points with PhysX (where ``ovphysx`` installs);
 6. **previews**: ``preview.png`` (contact sheet) and ``preview.mp4`` (fly-through).
@@ -376,7 +376,7 @@ def _timed_depth(decoded: list[DecodedScene], output, cfg: GenerateCfg, teacher,
 
 
 def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path, teacher=None):
-    from lyra_sim.export import export_world
+    from lyra_sim.export import export_scene
     from lyra_sim.export.depth import SourceFrame, depth_views_from_teacher
     from lyra_sim.gaussians import write_ply
     from lyra_sim.teachers.registry import teacher_info
@@ -411,7 +411,7 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
     timed = None
     if cfg.dynamic and export_cfg.moving.enabled:
         timed = _timed_depth(decoded, output, cfg, teacher, exact=depth is None or depth.source == "teacher")
-    result = export_world(first.scene, staging, export_cfg, depth_views=depth, source=source, timed_depth=timed)
+    result = export_scene(first.scene, staging, export_cfg, depth_views=depth, source=source, timed_depth=timed)
     files.update({k: v for k, v in result.files.items() if isinstance(v, Path)})
     if len(decoded) > 1:
         from lyra_sim.pipeline.dynamic import write_time_sampled_gaussians

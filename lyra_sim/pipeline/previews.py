@@ -19,7 +19,7 @@ import torch
 
 from lyra_sim.cameras import Cameras
 from lyra_sim.gaussians import GaussianScene
-from lyra_sim.pipeline.config import PreviewSettings
+from lyra_sim.pipeline.config import PreviewCfg
 from lyra_sim.render import render
 from lyra_sim.render.preview import colorize_depth, contact_sheet, write_mp4, write_png
 
@@ -59,7 +59,7 @@ def write_contact_sheet(scene: GaussianScene, frames: torch.Tensor, cameras: Cam
     return write_png(contact_sheet(images, columns=len(cams)), path, overwrite=True)
 
 
-def write_flythrough(scene: GaussianScene, settings: PreviewSettings, path: str | Path,
+def write_flythrough(scene: GaussianScene, settings: PreviewCfg, path: str | Path,
                      on_frame: Callable[[int], None] | None = None) -> Path:
     """Render ``settings.frames`` frames along ``settings.trajectory`` into an MP4 (one frame at a time)."""
     from lyra_sim.render.flythrough import preview_cameras

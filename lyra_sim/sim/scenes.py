@@ -1,6 +1,6 @@
 """Exported scene folders read back for world composition.
 
-A scene folder is what ``lyra-sim export`` (:func:`lyra_sim.export.export_world`) writes:
+A scene folder is what ``lyra-sim export`` (:func:`lyra_sim.export.export_scene`) writes:
 ``scene.usda`` / ``.usdc`` / ``.usdz`` (Gaussians, a static collider mesh, spawn points,
 metadata; Z up, metres, floor at z = 0), ``report.json``, ``collider.obj``. Composition needs
 the root layer, the collider (without it a robot falls through the world), the collider's

@@ -14,7 +14,7 @@ from lyra_sim.export import (
     ExportCfg,
     SourceFrame,
     depth_views_from_teacher,
-    export_world,
+    export_scene,
 )
 
 
@@ -51,5 +51,5 @@ def world(tmp_path_factory, room_output, room_views, room_scene):
     out = tmp_path_factory.mktemp("world")
     cfg = ExportCfg()
     cfg.collider.resolution = 96
-    result = export_world(room_scene, out, cfg, depth_views=room_views, source=SourceFrame.from_teacher(room_output, "room"))
+    result = export_scene(room_scene, out, cfg, depth_views=room_views, source=SourceFrame.from_teacher(room_output, "room"))
     return out, result

@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "export"))
 
 from export_scenes import pixel_gaussians, ramp, room, write_terrain_scene
 
-from lyra_sim.export import CollisionProxy, ExportCfg, SourceFrame, SpawnCfg, depth_views_from_teacher, export_world, find_spawn_points
+from lyra_sim.export import CollisionProxy, ExportCfg, SourceFrame, SpawnCfg, depth_views_from_teacher, export_scene, find_spawn_points
 
 
 def export_room(out: Path, prompt: str, seed: int, collider: bool = True, spawn=None) -> Path:
@@ -19,7 +19,7 @@ def export_room(out: Path, prompt: str, seed: int, collider: bool = True, spawn=
     cfg.collider.resolution = 96
     cfg.collider.enabled = collider
     cfg.previews = False
-    export_world(pixel_gaussians(output, stride=3), out, cfg, depth_views=depth_views_from_teacher(output),
+    export_scene(pixel_gaussians(output, stride=3), out, cfg, depth_views=depth_views_from_teacher(output),
                  source=SourceFrame.from_teacher(output, prompt))
     return out
 

@@ -1,4 +1,4 @@
-"""export_world end to end: files, stage layout and metadata, report, bad inputs, NuRec, CLI."""
+"""export_scene end to end: files, stage layout and metadata, report, bad inputs, NuRec, CLI."""
 
 import gzip
 import json
@@ -14,7 +14,7 @@ from lyra_sim.errors import ExportError, OutputExistsError
 from lyra_sim.export import (
     ExportCfg,
     SourceFrame,
-    export_world,
+    export_scene,
     read_nurec_usdz,
     read_usd_gaussians,
     write_nurec_usdz,
@@ -82,7 +82,7 @@ def test_rendered_depth_and_camera_height_scale(tmp_path, room_output, room_scen
     cfg = quick_cfg(previews=False)
     cfg.collider.render_width, cfg.collider.render_height = 64, 48
     cfg.alignment.camera_height = float(room_output.world_from_scene[2, 3])
-    result = export_world(room_scene, tmp_path, cfg, source=src)
+    result = export_scene(room_scene, tmp_path, cfg, source=src)
     r = result.report
     assert r["collider"]["depth_source"] == "rendered" and r["scale"]["source"] == "camera_height"
     # The scene is metric already. Expected depth lifts floors seen at grazing angles (a splat's
@@ -94,7 +94,7 @@ def test_rendered_depth_and_camera_height_scale(tmp_path, room_output, room_scen
 def test_usdz_world_is_one_valid_package(tmp_path, room_scene, room_views, room_output):
     cfg = quick_cfg(usd_format="usdz", previews=False, nurec=True)
     cfg.collider.write_glb = False
-    export_world(room_scene, tmp_path, cfg, room_views, SourceFrame.from_teacher(room_output))
+    export_scene(room_scene, tmp_path, cfg, room_views, SourceFrame.from_teacher(room_output))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["collider.obj", "report.json", "scene.nurec.usdz", "scene.usdz"]
     assert len(read_nurec_usdz(tmp_path / "scene.nurec.usdz")) == len(room_scene)
     with zipfile.ZipFile(tmp_path / "scene.usdz") as zf:
@@ -108,7 +108,7 @@ def test_source_frame_keeps_the_input_frame(tmp_path, room_scene, room_views):
     cfg = quick_cfg(previews=False)
     cfg.alignment.frame = "source"
     cfg.spawn.enabled = False
-    result = export_world(room_scene, tmp_path, cfg, room_views)
+    result = export_scene(room_scene, tmp_path, cfg, room_views)
     stage = Usd.Stage.Open(str(tmp_path / "scene.usda"))
     assert UsdGeom.GetStageUpAxis(stage) == "Y"
     assert not stage.GetPrimAtPath("/World/PhysicsScene") and not stage.GetPrimAtPath("/World/SpawnPoints")
@@ -122,39 +122,39 @@ def test_bad_inputs_give_clear_errors_and_leave_no_files(tmp_path, room_scene, r
         return not d.exists() or list(d.iterdir()) == []
 
     with pytest.raises(ExportError, match="no Gaussians"):
-        export_world(GaussianScene.empty(), tmp_path / "a", quick_cfg(), room_views)
+        export_scene(GaussianScene.empty(), tmp_path / "a", quick_cfg(), room_views)
     assert nothing_written(tmp_path / "a")
     clear = room_scene.clone()
     clear.opacities.zero_()
     with pytest.raises(ExportError, match="transparent"):
-        export_world(clear, tmp_path / "b", quick_cfg(), room_views)
+        export_scene(clear, tmp_path / "b", quick_cfg(), room_views)
     assert nothing_written(tmp_path / "b")
     nan = room_scene.clone()
     nan.scales[5, 0] = math.nan
     with pytest.raises(ExportError, match="NaN"):
-        export_world(nan, tmp_path / "c", quick_cfg(), room_views)
+        export_scene(nan, tmp_path / "c", quick_cfg(), room_views)
     assert nothing_written(tmp_path / "c")
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(ExportError, match="cannot write"):
-        export_world(room_scene, tmp_path / "file" / "out", quick_cfg(), room_views)
+        export_scene(room_scene, tmp_path / "file" / "out", quick_cfg(), room_views)
     # Existing output, no overwrite: refused before any work, the old file untouched, nothing added.
     d = tmp_path / "d"
     d.mkdir()
     (d / "collider.obj").write_text("old")
     with pytest.raises(OutputExistsError):
-        export_world(room_scene, d, quick_cfg(), room_views)
+        export_scene(room_scene, d, quick_cfg(), room_views)
     assert sorted(p.name for p in d.iterdir()) == ["collider.obj"] and (d / "collider.obj").read_text() == "old"
 
 
 def test_a_failure_midway_removes_what_was_written(tmp_path, room_scene, room_views, monkeypatch):
-    import lyra_sim.export.world as world_mod
+    import lyra_sim.export.scene as scene_mod
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(world_mod, "write_glb", broken)
+    monkeypatch.setattr(scene_mod, "write_glb", broken)
     with pytest.raises(OSError, match="disk full"):
-        export_world(room_scene, tmp_path, quick_cfg(previews=False), room_views)
+        export_scene(room_scene, tmp_path, quick_cfg(previews=False), room_views)
     assert list(tmp_path.iterdir()) == []  # scene.usda, gaussians.usdc and collider.obj were rolled back
 
 

@@ -1,4 +1,5 @@
-"""``export_world``: a GaussianScene in, a simulation-ready USD world out.
+"""``export_scene``: one GaussianScene in, one simulation-ready USD scene out (many exported
+scenes and robots are composed into a world by :func:`lyra_sim.sim.compose_world`).
 
 Flow: check the scene -> depth (given, or rendered at automatic cameras) -> collision proxy
 (scene frame) -> floor, gravity and scale -> collider and spawn points in the sim frame ->
@@ -66,7 +67,7 @@ from lyra_sim.io.atomic import atomic_output, check_writable
 
 @dataclass
 class ExportResult:
-    """What :func:`export_world` produced.
+    """What :func:`export_scene` produced.
 
     Attributes:
         files: role -> path ("usd", "gaussian_layers", "collider_obj", "collider_glb", "report_json",
@@ -120,7 +121,7 @@ def prepare_out_dir(out_dir: str | Path) -> Path:
     return out_dir
 
 
-def export_world(
+def export_scene(
     scene: GaussianScene,
     out_dir: str | Path,
     cfg: ExportCfg | None = None,
@@ -128,7 +129,7 @@ def export_world(
     source: SourceFrame | None = None,
     timed_depth: TimedDepth | None = None,
 ) -> ExportResult:
-    """Turn ``scene`` into a simulation-ready world in ``out_dir``.
+    """Turn ``scene`` into a simulation-ready USD scene in ``out_dir``.
 
     Args:
         scene: the Gaussians, in the scene frame (generated scenes: the first input camera's

@@ -1,0 +1,84 @@
+"""``lyra-sim export``: a 3DGS PLY -> a simulation-ready USD scene (:func:`lyra_sim.export.export_scene`)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, load_command_cfg, warn_unchecked
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim export`` and its flags to ``sub`` (the subparsers action); returns its parser."""
+    e = sub.add_parser("export", help="turn a 3DGS PLY into a simulation-ready USD world")
+    e.add_argument("scene", type=Path, help="3DGS PLY file (INRIA layout, any SH degree)")
+    e.add_argument("--out", type=Path, required=True, help="output directory")
+    e.add_argument("--format", choices=["usda", "usdc", "usdz"], default=None,
+                   help="root layer: usda (text root + binary Gaussian layers), usdc or usdz (default: usda)")
+    e.add_argument("--usdz", action="store_true", help="one .usdz package (same as --format usdz)")
+    e.add_argument("--camera-height", type=float, default=None,
+                   help="height of the input camera above the floor in metres; fixes the scale (default: 1.6 unless --scale)")
+    e.add_argument("--scale", type=float, default=None, help="metres per scene unit, when the camera height is unknown")
+    e.add_argument("--frame", choices=["sim", "source"], default=None,
+                   help="sim: Z up, metres, floor at z=0 (default); source: keep the input frame (plain conversion)")
+    e.add_argument("--up", choices=["auto", "+x", "-x", "+y", "-y", "+z", "-z"], default=None,
+                   help="rough up axis of the PLY (default: auto = the camera's up, or the thinnest axis when no camera is known)")
+    e.add_argument("--voxel-size", type=float, default=None, help="collider TSDF voxel in scene units (default: automatic)")
+    e.add_argument("--max-triangles", type=int, default=None, help="collider triangle budget (default: 200000)")
+    e.add_argument("--no-collider", action="store_true", help="Gaussians only")
+    e.add_argument("--half", action="store_true", help="half-precision Gaussian attributes")
+    e.add_argument("--nurec", action="store_true", help="also write the legacy NuRec USDZ for Isaac Sim 5.x")
+    e.add_argument("--check", action="store_true", help="run `lyra-sim check` on the result and add it to the report")
+    e.add_argument("--no-previews", action="store_true", help="skip report.png")
+    e.add_argument("--device", default=None, help="cpu or cuda for rendering depth (default: cpu)")
+    e.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    e.add_argument("--quiet", action="store_true", help="no summary table")
+    add_config_argument(e, help="export config YAML (fields of lyra_sim.export.ExportCfg)")
+    add_overrides_argument(e, help="key=value overrides with dotted keys, right after the scene, e.g. collider.resolution=256")
+    e.set_defaults(func=run)
+    return e
+
+
+def cfg_from_args(args: argparse.Namespace):
+    """The :class:`~lyra_sim.export.ExportCfg` of ``args``: ``--config``, the ``key=value``
+    overrides, then the flags given."""
+    from lyra_sim.export.config import load_export_cfg
+
+    # Flags given on the command line win over the config file and the overrides; a flag not
+    # given (None) leaves the loaded value.
+    cfg = load_command_cfg(load_export_cfg, args, {
+        "usd_format": "usdz" if args.usdz else args.format, "device": args.device,
+        "alignment.frame": args.frame, "alignment.up_hint": args.up, "alignment.camera_height": args.camera_height,
+        "alignment.scale": args.scale, "collider.voxel_size": args.voxel_size, "collider.max_triangles": args.max_triangles,
+        "collider.enabled": False if args.no_collider else None, "gaussians.half": True if args.half else None,
+        "nurec": True if args.nurec else None, "previews": False if args.no_previews else None,
+        "overwrite": True if args.overwrite else None})
+    if cfg.alignment.frame == "source":
+        cfg.spawn.enabled = False
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim export`` with the parsed ``args``; returns the exit code."""
+    from lyra_sim.export import export_scene, format_report
+    from lyra_sim.export.depth import SourceFrame
+    from lyra_sim.gaussians import read_ply
+
+    cfg = cfg_from_args(args)
+    t0 = time.perf_counter()
+    scene = read_ply(args.scene)
+    result = export_scene(scene, args.out, cfg, source=SourceFrame(name=Path(args.scene).stem))
+    if args.check:
+        from lyra_sim.export.physics_check import check_world
+        from lyra_sim.export.report import write_report_json
+
+        checked = check_world(result.files["usd"])
+        result.report["physics_check"] = checked.to_dict()
+        write_report_json(result.report, result.files["report_json"], overwrite=True)
+    if not args.quiet:
+        print(format_report(result.report))
+        print(f"wrote {result.files['usd']} and {len(result.files) - 1} more file(s) to {args.out} "
+              f"in {time.perf_counter() - t0:.1f} s")
+    warn_unchecked("export", result.report["physics_check"])
+    return 0 if result.report["physics_check"].get("status") != "failed" else 1

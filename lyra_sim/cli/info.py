@@ -1,0 +1,46 @@
+"""``lyra-sim info``: what a 3DGS PLY holds (count, SH degree, bounds, scale and opacity statistics)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add ``lyra-sim info`` and its flags to ``sub`` (the subparsers action); returns its parser."""
+    i = sub.add_parser("info", help="print what a 3DGS PLY holds")
+    i.add_argument("scene", type=Path, help="3DGS PLY file")
+    i.set_defaults(func=run)
+    return i
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``lyra-sim info`` with the parsed ``args``; returns the exit code."""
+    import torch
+
+    from lyra_sim.gaussians import read_ply, read_ply_header
+
+    header = read_ply_header(args.scene)
+    scene = read_ply(args.scene)
+    print(f"file:       {args.scene} ({Path(args.scene).stat().st_size / 1e6:.1f} MB, {header.format})")
+    print(f"gaussians:  {len(scene):,}")
+    print(f"sh degree:  {scene.sh_degree}")
+    if len(scene) == 0:
+        return 0
+    lo, hi = scene.bounds().tolist()
+    qlo, qhi = scene.bounds(quantile=0.01).tolist()
+
+    def fmt(v: list[float]) -> str:
+        return "(" + ", ".join(f"{x:.3f}" for x in v) + ")"
+
+    print(f"bounds:     min {fmt(lo)}  max {fmt(hi)}")
+    print(f"bounds 98%: min {fmt(qlo)}  max {fmt(qhi)}")
+    s = scene.scales.max(-1).values
+    print(f"scale:      median {s.median():.4g}, 99th pct {torch.quantile(s[:1_000_000], 0.99):.4g}, max {s.max():.4g} (largest axis)")
+    print("opacity:")
+    counts = torch.histc(scene.opacities, bins=10, min=0.0, max=1.0)
+    width = 40
+    for i, c in enumerate(counts.tolist()):
+        bar = "#" * int(round(width * c / max(counts.max().item(), 1)))
+        print(f"  {i / 10:.1f}-{(i + 1) / 10:.1f} {int(c):>10,} {bar}")
+    return 0
