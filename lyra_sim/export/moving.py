@@ -168,16 +168,6 @@ def there_then_free(points: np.ndarray | Tensor, timed: TimedDepth, margin: floa
     return result
 
 
-def near_points(vertices: np.ndarray, points: np.ndarray, radius: float) -> np.ndarray:
-    """[V] bool: vertices within ``radius`` of any of ``points``."""
-    if len(points) == 0 or len(vertices) == 0:
-        return np.zeros(len(vertices), bool)
-    from scipy.spatial import cKDTree
-
-    dist, _ = cKDTree(points).query(vertices, k=1, distance_upper_bound=radius)
-    return np.isfinite(dist)
-
-
 def remove_moving(proxy: CollisionProxy, timed: TimedDepth, margin: float) -> tuple[CollisionProxy, int]:
     """The static collider without the faces (two or more vertices) that were there at one
     instant and free space at another; returns the mesh and how many faces went."""

@@ -242,11 +242,10 @@ def test_isaac_side_opens_the_world_and_runs_the_same_command(world):
     new prompt, build the generate argv (which this CLI must parse)."""
     from lyra_sim.cli import build_parser
     from lyra_sim.sim import open_scene
-    from lyra_sim.sim.generate_command import generate_argv, generate_unavailable
+    from lyra_sim.sim.generate_command import generate_argv
 
     scene = open_scene(world.out_dir)
     assert len(scene.spawn_points) == len(world.report["spawn_points"]) > 0
-    assert generate_unavailable() is None
     argv = generate_argv("  a corridor  ", "/tmp/x")
     args = build_parser().parse_args(argv[argv.index("generate"):])
     assert args.prompt == "a corridor" and str(args.out) == "/tmp/x" and args.overrides == []
