@@ -123,9 +123,9 @@ DYNAMIC_KEYS = ("psnr_forward", "psnr_flipped")
 def resolve_decoder_dir(path: str | Path) -> Path:
     """The decoder folder behind a decoder / checkpoint / run folder, or ``"embedded"`` for the one
     shipped in the package (see :attr:`EvalCfg.decoder`)."""
-    from lyra_sim.models.embedded import EMBEDDED_NAME, embedded_decoder_dir
+    from lyra_sim.models.embedded import embedded_decoder_dir, is_embedded_name
 
-    if str(path) == EMBEDDED_NAME and not Path(path).exists():
+    if is_embedded_name(path):
         return embedded_decoder_dir()
     p = Path(path)
     candidates = [p, p / "decoder"]
