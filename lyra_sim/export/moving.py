@@ -23,7 +23,7 @@ across time is immune to what defeats comparisons between different cameras (a 3
 
 Everything here is in the scene frame of the depth; the pipeline moves the meshes into the sim
 frame with the static world's alignment and authors them as kinematic bodies
-(:mod:`lyra_sim.pipeline.dynamic`).
+(:mod:`lyra_sim.export.usd_kinematic`).
 """
 
 from __future__ import annotations

@@ -408,7 +408,7 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
     result = export_world(first.scene, staging, export_cfg, depth_views=depth, source=source, timed_depth=timed)
     files.update({k: v for k, v in result.files.items() if isinstance(v, Path)})
     if len(decoded) > 1:
-        from lyra_sim.pipeline.dynamic import write_time_sampled_gaussians
+        from lyra_sim.export.usd_dynamic import write_time_sampled_gaussians
 
         files["usd_dynamic"] = write_time_sampled_gaussians([d.scene for d in decoded], list(cfg.times), result.alignment,
                                                              staging / "scene_dynamic.usdc", static_world=result.files["usd"].name,
@@ -422,7 +422,8 @@ def _physics_check(files: dict[str, Path], cfg: GenerateCfg) -> dict:
     from dataclasses import asdict
 
     from lyra_sim.errors import ExportError
-    from lyra_sim.export.physics_check import check_world, moving_drop_test
+    from lyra_sim.export.drop_test import moving_drop_test
+    from lyra_sim.export.physics_check import check_world
 
     usd = files["usd"]
     result = check_world(usd).to_dict()

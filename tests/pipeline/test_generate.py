@@ -207,7 +207,7 @@ def test_dynamic_world_has_one_scene_per_time_and_a_time_sampled_usd(tmp_path):
 
     from lyra_sim.gaussians import read_ply
     from lyra_sim.models import LatentGaussianDecoder, init_from_decoder, load_decoder_cfg, save_decoder
-    from lyra_sim.pipeline.dynamic import read_time_sampled_gaussians
+    from lyra_sim.export.usd_dynamic import read_time_sampled_gaussians
 
     REPO = Path(__file__).resolve().parents[2]
     cfg = load_decoder_cfg(REPO / "configs/model/embedded_dynamic.yaml", ["gaussian_stride=4"])
