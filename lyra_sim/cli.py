@@ -155,8 +155,10 @@ def _generate_cfg_from_args(args: argparse.Namespace):
 def _cmd_generate(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from lyra_sim.io.prompts import read_prompts
+    from lyra_sim.io.shards import Shard
     from lyra_sim.pipeline import STAGES, LyraPipeline
-    from lyra_sim.pipeline.batch import generate_batch, parse_shard, read_prompts
+    from lyra_sim.pipeline.batch import generate_batch
 
     given = [x for x in (args.prompt, args.image, args.video, args.prompts) if x is not None]
     if not given:
@@ -172,7 +174,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     if args.prompts is not None:
         prompts = read_prompts(args.prompts)
-        shard = parse_shard(args.shard)
+        shard = Shard.parse(args.shard)
         pipe.teacher()  # fail on missing weights before the first world
         result = generate_batch(prompts, args.out, pipe, shard,
                                 on_world=lambda k, name, status: console.print(f"[{k + 1}/{len(prompts)}] {name}: {status}"))
@@ -248,7 +250,9 @@ def _parse_trajectories(text: str) -> list[str]:
 def _cmd_sdg(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from lyra_sim.data.sdg import Shard, generate_dataset, read_prompts
+    from lyra_sim.data.sdg import generate_dataset, summary_name
+    from lyra_sim.io.prompts import read_prompts
+    from lyra_sim.io.shards import Shard
     from lyra_sim.teachers import ProceduralTeacher
 
     if args.teacher != "procedural":
@@ -269,7 +273,7 @@ def _cmd_sdg(args: argparse.Namespace) -> int:
                                    on_scene=lambda i, what: progress.advance(task))
     if not args.quiet:
         print(f"{summary['complete']}/{summary['expected']} scenes of shard {summary['shard']} in {args.out} "
-              f"({time.perf_counter() - t0:.1f} s); summary: {Path(args.out) / shard.summary_name}")
+              f"({time.perf_counter() - t0:.1f} s); summary: {Path(args.out) / summary_name(shard)}")
     return 0
 
 

@@ -10,36 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from lyra_sim.data import LyraScene
-from lyra_sim.data.sdg import Shard, generate_dataset, read_prompts
-from lyra_sim.errors import InvalidInputError
+from lyra_sim.data.sdg import generate_dataset
+from lyra_sim.io.shards import Shard
 from lyra_sim.teachers import ProceduralTeacher
 
 TINY = {"num_frames": 3, "width": 32, "height": 24, "trajectories": ("left", "up")}
 REPO = Path(__file__).resolve().parents[2]
-
-
-def test_shard_parsing_and_ownership():
-    assert Shard.parse(None) == Shard(0, 1)
-    s = Shard.parse("1/3")
-    assert [i for i in range(8) if s.owns(i)] == [1, 4, 7]
-    for bad in ("3/3", "-1/2", "1/0", "x", "1-2"):
-        with pytest.raises(InvalidInputError):
-            Shard.parse(bad)
-
-
-def test_read_prompts_skips_comments_and_rejects_empty(tmp_path):
-    f = tmp_path / "p.txt"
-    f.write_text("# header\na warehouse\n\n  a bedroom  # cosy\n")
-    assert read_prompts(f) == ["a warehouse", "a bedroom"]
-    f.write_text("# nothing\n\n")
-    with pytest.raises(InvalidInputError, match="no prompts"):
-        read_prompts(f)
-    with pytest.raises(InvalidInputError, match="not found"):
-        read_prompts(tmp_path / "missing.txt")
-    assert len(read_prompts(REPO / "configs" / "prompts" / "sdg_prompts.txt")) >= 300
 
 
 def test_two_shards_make_disjoint_halves_that_cover_the_run(tmp_path):
