@@ -3,7 +3,7 @@
 Scene ``i`` of a run uses prompt ``i mod len(prompts)`` and seed ``base_seed + i`` and is
 written to ``<out>/<i:06d>/``. Scenes are independent, so the work shards by index:
 ``--shard k/N`` makes exactly the scenes with ``i mod N == k``, and no two shards ever touch
-the same folder. Each scene is written into a hidden temporary folder and renamed into place
+the same folder. Each scene is written into a hidden staging folder (``.<name>.*.partial``) and renamed into place
 when complete, so a scene folder that exists is a finished scene; a rerun skips them and
 removes the temporaries a killed run left behind (only its own shard's). Each shard writes a
 summary, ``sdg_summary.json`` or ``sdg_summary.<k>-of-<N>.json``, listing every scene of its
@@ -84,8 +84,8 @@ def generate_dataset(
 
 
 def _remove_stale_temporaries(out: Path, names: set[str]) -> None:
-    """Delete half-written scene folders (``.<name>.*.tmp``) that a killed run of this shard left."""
-    for tmp in out.glob(".*.tmp"):
+    """Delete half-written scene folders (``.<name>.*.partial``) that a killed run of this shard left."""
+    for tmp in out.glob(".*.partial"):
         name = tmp.name[1:].split(".", 1)[0]
         if name in names and tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

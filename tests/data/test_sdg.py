@@ -57,7 +57,7 @@ def test_killed_run_leaves_no_partial_scene_and_resumes(tmp_path):
     deadline = time.time() + 120
     # Kill it while a scene is half written: once one scene is done and the next one's temp exists.
     while time.time() < deadline and proc.poll() is None:
-        if (out / "000000" / "scene.json").exists() and list(out.glob(".*.tmp")):
+        if (out / "000000" / "scene.json").exists() and list(out.glob(".*.partial")):
             break
         time.sleep(0.005)
     assert proc.poll() is None, "the run finished before it could be interrupted; make the scenes bigger"
@@ -67,9 +67,9 @@ def test_killed_run_leaves_no_partial_scene_and_resumes(tmp_path):
     assert "000000" in done and len(done) < 6
     for name in done:  # every visible scene folder is complete
         assert LyraScene(out / name).trajectory_ids == [str(i) for i in range(6)]
-    assert list(out.glob(".*.tmp"))  # the half-written one is hidden
+    assert list(out.glob(".*.partial"))  # the half-written one is hidden
     subprocess.run(cmd, env=env, check=True)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [f"{i:06d}" for i in range(6)] + ["sdg_summary.json"]
-    assert not list(out.glob(".*.tmp"))
+    assert not list(out.glob(".*.partial"))
     summary = json.loads((out / "sdg_summary.json").read_text())
     assert summary["complete"] == 6 and [s["seed"] for s in summary["scenes"]] == list(range(6))
