@@ -40,7 +40,7 @@ from typing import Callable, Literal
 import numpy as np
 import torch
 
-from lyra_sim.cameras import Cameras
+from lyra_sim.cameras import Cameras, depth_to_points
 from lyra_sim.data import LyraScene, find_scenes, intrinsics_to_matrix
 from lyra_sim.errors import DatasetError, InvalidInputError, MissingWeightsError
 from lyra_sim.eval.depth import depth_metrics
@@ -49,7 +49,6 @@ from lyra_sim.eval.geometry import (
     sample_triangle_points,
     subsample,
     triangles_in_box,
-    unproject_depth,
     visible_points,
 )
 from lyra_sim.eval.image import load_lpips, lpips_available, lpips_distance, psnr, ssim
@@ -241,7 +240,7 @@ def _evaluate_scene(cfg: EvalCfg, model, scene: LyraScene, device: torch.device,
             gt = _visible_mesh_points(meshes[0], reference, cams_cpu, gt_depth, cfg.mesh_samples, g)
             keep = gaussians.opacities >= cfg.gaussian_min_opacity
             centres = subsample(gaussians.means[keep].cpu().float(), cfg.max_points, g)
-            cloud = subsample(unproject_depth(depth[..., 0].cpu().float(), cams_cpu, alpha[..., 0].cpu() > 0.5), cfg.max_points, g)
+            cloud = subsample(depth_to_points(depth[..., 0].cpu().float(), cams_cpu, alpha[..., 0].cpu() > 0.5), cfg.max_points, g)
             row["gt_points"] = int(gt.shape[0])
             row["gaussians_geometry"] = chamfer_fscore(centres, gt, cfg.fscore_threshold)
             row["depth_geometry"] = chamfer_fscore(cloud, gt, cfg.fscore_threshold)
@@ -339,7 +338,7 @@ def _visible_mesh_points(mesh, reference: torch.Tensor, cams: Cameras, gt_depth:
     """Area-uniform mesh samples (in the reference camera's frame) that some camera sees."""
     rot, trans = reference[:3, :3].double(), reference[:3, 3].double()
     verts = (mesh.vertices.double() - trans) @ rot  # R^T (p - t), row vectors
-    seen = unproject_depth(gt_depth.double(), cams.to(dtype=torch.float64))
+    seen = depth_to_points(gt_depth.double(), cams.to(dtype=torch.float64))
     if seen.shape[0] == 0:
         return verts.new_zeros(0, 3).float()
     margin = 0.1 + 0.02 * (seen.max(0).values - seen.min(0).values).norm()

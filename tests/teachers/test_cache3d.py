@@ -7,15 +7,13 @@ import math
 import pytest
 import torch
 
-from lyra_sim.cameras import Cameras, camera_rays, intrinsics_matrix
+from lyra_sim.cameras import Cameras, camera_rays, intrinsics_matrix, project_points, unproject_depth
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.teachers.cache3d import (
     Cache3D,
     Cache3DCfg,
     forward_warp,
-    project_points,
     reliable_depth_mask,
-    unproject_depth,
 )
 from lyra_sim.teachers.forward_splat import splat_points
 from lyra_sim.teachers.procedural import ProceduralTeacher
