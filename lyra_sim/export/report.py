@@ -16,9 +16,9 @@ import torch
 from lyra_sim.cameras import Cameras
 from lyra_sim.export.collider import ColliderStats, CollisionProxy
 from lyra_sim.export.depth import DepthViews, render_depth_views
-from lyra_sim.export.mesh_render import rasterize_depth
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.io.atomic import atomic_output
+from lyra_sim.render.mesh_zbuffer import rasterize_mesh
 
 RESIDUAL_VIEWS = 4
 
@@ -28,7 +28,7 @@ def depth_residual(scene: GaussianScene, proxy_scene: CollisionProxy, views: Dep
     sub = views.subsample(RESIDUAL_VIEWS)
     if sub.source != "rendered":
         sub = render_depth_views(scene, sub.cameras, min_alpha)
-    mesh_depth, _ = rasterize_depth(proxy_scene.vertices, proxy_scene.faces, sub.cameras)
+    mesh_depth, _ = rasterize_mesh(proxy_scene.vertices, proxy_scene.faces, sub.cameras)
     both = (mesh_depth > 0) & sub.valid()
     if not both.any():
         return {"mean": None, "median": None, "p90": None, "coverage": 0.0, "views": len(sub)}
@@ -176,7 +176,7 @@ def write_preview(scene: GaussianScene, proxy_scene: CollisionProxy, cameras: Ca
         cams = cams.resized(cams.width * 2, cams.height * 2)
     with torch.no_grad():
         rgb = render(scene, cams.to(scene.device, scene.dtype), background=(1.0, 1.0, 1.0)).rgb.float().cpu().clamp(0, 1)
-    depth, face = rasterize_depth(proxy_scene.vertices, proxy_scene.faces, cams)
+    depth, face = rasterize_mesh(proxy_scene.vertices, proxy_scene.faces, cams)
     hit = face >= 0
     if hit.any():
         near, far = (float(torch.quantile(depth[hit][:1_000_000], q)) for q in (0.02, 0.98))

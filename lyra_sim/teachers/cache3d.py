@@ -31,8 +31,8 @@ from torch import Tensor
 
 from lyra_sim.cameras import Cameras, project_points, unproject_depth
 from lyra_sim.errors import InvalidInputError
+from lyra_sim.render.mesh_zbuffer import rasterize_triangles
 from lyra_sim.teachers.forward_splat import splat_points
-from lyra_sim.teachers.triangle_zbuffer import rasterize_depth
 
 
 @dataclass
@@ -207,7 +207,7 @@ def foreground_mesh_depth(
     tl, tr, bl, br = (uvz[a, b], uvz[a, b + 1], uvz[a + 1, b], uvz[a + 1, b + 1])
     ktl, ktr, kbl, kbr = (ok[a, b], ok[a, b + 1], ok[a + 1, b], ok[a + 1, b + 1])
     tris = torch.cat([torch.stack([tl, tr, bl], 1)[ktl & ktr & kbl], torch.stack([tr, br, bl], 1)[ktr & kbr & kbl]])
-    return rasterize_depth(tris, height, width)
+    return rasterize_triangles(tris, height, width)[0]
 
 
 class Cache3D:
