@@ -42,7 +42,7 @@ from lyra_sim.distill import checkpoint as ckpt
 from lyra_sim.distill.config import StageCfg, TrainCfg
 from lyra_sim.distill.deferred import render_views
 from lyra_sim.distill.distributed import DistInfo, all_gather_objects, all_mean, barrier, init_distributed, shutdown
-from lyra_sim.distill.logs import LOG_FILE, PREVIEWS, ScalarLog, write_preview
+from lyra_sim.distill.logs import LOG_FILE, PREVIEWS, ScalarLog, write_training_preview
 
 TRAIN_CONFIG_FILE = "train_config.yaml"
 from lyra_sim.distill.losses import DistillationLoss
@@ -346,7 +346,7 @@ class Trainer:
                     t_log, steps_since_log = now, 0
                     self._log(stage, logs)
                 if cfg.preview_every and self.step % cfg.preview_every == 0 and self.dist.is_main:
-                    write_preview(self.run_dir / PREVIEWS / f"step_{self.step:08d}.png", *views, views=cfg.preview_views)
+                    write_training_preview(self.run_dir / PREVIEWS / f"step_{self.step:08d}.png", *views, views=cfg.preview_views)
                 stage_end = self.step == cfg.stage_start(index) + stage.steps
                 if self.step % cfg.checkpoint_every == 0 or stage_end or self.step == stop:
                     self.save_checkpoint()
