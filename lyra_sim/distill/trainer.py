@@ -37,7 +37,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from lyra_sim.cameras import Cameras
-from lyra_sim.data import LyraDataset, LyraDatasetCfg, LyraScene, ViewSamplingCfg, find_scenes
+from lyra_sim.data import LyraDataset, LyraDatasetCfg, LyraScene, ViewSamplingCfg
+from lyra_sim.data.scene_list import list_scenes, split_holdout
 from lyra_sim.distill import checkpoint as ckpt
 from lyra_sim.distill.config import StageCfg, TrainCfg
 from lyra_sim.distill.deferred import render_views
@@ -208,18 +209,7 @@ class Trainer:
         roots = list(self.cfg.data.roots)
         if not roots:
             raise InvalidInputError("data.roots is empty: name dataset folders made by `lyra-sim sdg` (data.roots=[/path])")
-        found: list[tuple[Path, str]] = []
-        for root in roots:
-            hits = find_scenes(root)
-            if not hits:
-                raise DatasetError(root, "holds no scene (no <traj>/rgb/<key>.mp4 here or one level down); make data with `lyra-sim sdg`")
-            found += hits
-        scenes = [LyraScene(r, k) for r, k in sorted(found, key=lambda rk: (str(rk[0]), rk[1]))]
-        k = self.cfg.data.holdout_scenes
-        if k:
-            if k >= len(scenes):
-                raise InvalidInputError(f"data.holdout_scenes={k} leaves no training scene of {len(scenes)}")
-            scenes = scenes[:-k]
+        scenes, _ = split_holdout(list_scenes(roots), self.cfg.data.holdout_scenes)
         if not self.model.cfg.time_embedding:
             dynamic = [s for s in scenes if s.is_dynamic]
             if dynamic:

@@ -41,7 +41,8 @@ import numpy as np
 import torch
 
 from lyra_sim.cameras import Cameras, depth_to_points
-from lyra_sim.data import LyraScene, find_scenes, intrinsics_to_matrix
+from lyra_sim.data import LyraScene, intrinsics_to_matrix
+from lyra_sim.data.scene_list import list_scenes, split_holdout
 from lyra_sim.errors import DatasetError, InvalidInputError, MissingWeightsError
 from lyra_sim.eval.depth import depth_metrics
 from lyra_sim.eval.geometry import (
@@ -140,18 +141,13 @@ def resolve_decoder_dir(path: str | Path) -> Path:
 
 
 def select_scenes(roots: list[str], holdout: int | None = None, max_scenes: int | None = None) -> list[LyraScene]:
-    """Scenes of ``roots`` in the trainer's order (sorted by folder and key); the last ``holdout``."""
-    found: list[tuple[Path, str]] = []
-    for root in roots:
-        hits = find_scenes(root)
-        if not hits:
-            raise DatasetError(root, "holds no scene (no <traj>/rgb/<key>.mp4 here or one level down)")
-        found += hits
-    scenes = [LyraScene(r, k) for r, k in sorted(found, key=lambda rk: (str(rk[0]), rk[1]))]
+    """Scenes of ``roots`` in the trainer's order (:func:`~lyra_sim.data.scene_list.list_scenes`); with ``holdout``,
+    only the last ``holdout`` (the ones :func:`~lyra_sim.data.scene_list.split_holdout` kept out of training)."""
+    scenes = list_scenes(roots)
     if holdout is not None:
-        if not 0 < holdout <= len(scenes):
-            raise InvalidInputError(f"holdout={holdout} but the data holds {len(scenes)} scenes")
-        scenes = scenes[-holdout:]
+        if holdout < 1:
+            raise InvalidInputError(f"--holdout {holdout}: score at least one held-out scene (or leave --holdout out to score all)")
+        _, scenes = split_holdout(scenes, holdout)
     return scenes[:max_scenes] if max_scenes is not None else scenes
 
 
