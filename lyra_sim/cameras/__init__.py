@@ -1,7 +1,7 @@
-"""Cameras (OpenCV convention), per-pixel rays and Plücker coordinates, trajectories."""
+"""Cameras (OpenCV convention), per-pixel rays and Plücker coordinates, projection and depth unprojection, trajectories."""
 
 from lyra_sim.cameras.cameras import Cameras, intrinsics_matrix, look_at, rigid_inverse
-from lyra_sim.cameras.projection import project_to_pixels
+from lyra_sim.cameras.projection import depth_to_points, project_points, project_to_pixels, unproject_depth
 from lyra_sim.cameras.rays import camera_rays, pixel_centers, plucker_rays
 from lyra_sim.cameras.trajectories import (
     LYRA_TRAJECTORIES,
@@ -19,6 +19,7 @@ __all__ = [
     "TRAJECTORY_NAMES",
     "Cameras",
     "camera_rays",
+    "depth_to_points",
     "intrinsics_matrix",
     "load_trajectory_npz",
     "look_at",
@@ -27,8 +28,10 @@ __all__ = [
     "orbit_trajectory",
     "pixel_centers",
     "plucker_rays",
+    "project_points",
     "project_to_pixels",
     "rigid_inverse",
     "save_trajectory_npz",
     "trajectory_positions",
+    "unproject_depth",
 ]

@@ -66,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from lyra_sim.pipeline import STAGES, LyraPipeline
-    from lyra_sim.pipeline.batch import generate_batch, parse_shard, read_prompts
+    from lyra_sim.io.prompts import read_prompts
+    from lyra_sim.io.shards import Shard
+    from lyra_sim.pipeline.batch import generate_batch
 
     given = [x for x in (args.prompt, args.image, args.video, args.prompts) if x is not None]
     if not given:
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.prompts is not None:
         prompts = read_prompts(args.prompts)
-        shard = parse_shard(args.shard)
+        shard = Shard.parse(args.shard)
         pipe.teacher()  # fail on missing weights before the first world
         result = generate_batch(prompts, args.out, pipe, shard,
                                 on_world=lambda k, name, status: console.print(f"[{k + 1}/{len(prompts)}] {name}: {status}"))

@@ -46,7 +46,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim sdg`` with the parsed ``args``; returns the exit code."""
-    from lyra_sim.data.sdg import Shard, generate_dataset, read_prompts
+    from lyra_sim.data.sdg import generate_dataset, summary_name
+    from lyra_sim.io.prompts import read_prompts
+    from lyra_sim.io.shards import Shard
     from lyra_sim.teachers import ProceduralTeacher
 
     if args.teacher != "procedural":
@@ -65,5 +67,5 @@ def run(args: argparse.Namespace) -> int:
                                    on_scene=lambda i, what: advance())
     if not args.quiet:
         print(f"{summary['complete']}/{summary['expected']} scenes of shard {summary['shard']} in {args.out} "
-              f"({time.perf_counter() - t0:.1f} s); summary: {Path(args.out) / shard.summary_name}")
+              f"({time.perf_counter() - t0:.1f} s); summary: {Path(args.out) / summary_name(shard)}")
     return 0

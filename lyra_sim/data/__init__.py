@@ -20,7 +20,7 @@ from lyra_sim.data.transforms import (
     relative_to,
 )
 from lyra_sim.data.video import count_video_frames, read_video_frames, write_video
-from lyra_sim.data.writer import atomic_scene_dir, write_scene
+from lyra_sim.data.writer import write_scene
 
 __all__ = [
     "FIELD_EXTENSIONS",
@@ -31,7 +31,6 @@ __all__ = [
     "LyraScene",
     "ViewSample",
     "ViewSamplingCfg",
-    "atomic_scene_dir",
     "count_video_frames",
     "decode_exr",
     "encode_exr",

@@ -3,11 +3,14 @@
 Scene ``i`` of a run uses prompt ``i mod len(prompts)`` and seed ``base_seed + i`` and is
 written to ``<out>/<i:06d>/``. Scenes are independent, so the work shards by index:
 ``--shard k/N`` makes exactly the scenes with ``i mod N == k``, and no two shards ever touch
-the same folder. Each scene is written into a hidden temporary folder and renamed into place
+the same folder. Each scene is written into a hidden staging folder (``.<name>.*.partial``) and renamed into place
 when complete, so a scene folder that exists is a finished scene; a rerun skips them and
 removes the temporaries a killed run left behind (only its own shard's). Each shard writes a
 summary, ``sdg_summary.json`` or ``sdg_summary.<k>-of-<N>.json``, listing every scene of its
 shard that exists (made now or earlier), with prompt, seed, kind and time taken.
+
+Prompt files follow :func:`lyra_sim.io.prompts.read_prompts` and shards
+:class:`lyra_sim.io.shards.Shard`, as for ``lyra-sim generate --prompts``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -23,47 +25,13 @@ from lyra_sim.data.layout import SCENE_JSON
 from lyra_sim.data.writer import write_scene
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.io import atomic_output
+from lyra_sim.io.shards import Shard
 from lyra_sim.teachers.base import Teacher, TeacherRequest
 
 
-@dataclass(frozen=True)
-class Shard:
-    """Shard ``index`` of ``count`` (0-based): the scenes with ``i % count == index``."""
-
-    index: int = 0
-    count: int = 1
-
-    @classmethod
-    def parse(cls, text: str | None) -> "Shard":
-        """From ``"k/N"`` (0 <= k < N); None gives the whole run."""
-        if text is None:
-            return cls()
-        try:
-            k, n = (int(v) for v in text.split("/"))
-        except ValueError:
-            raise InvalidInputError(f"--shard must look like k/N (e.g. 0/4), got {text!r}") from None
-        if not (n >= 1 and 0 <= k < n):
-            raise InvalidInputError(f"--shard k/N needs N >= 1 and 0 <= k < N, got {text!r}")
-        return cls(k, n)
-
-    def owns(self, i: int) -> bool:
-        return i % self.count == self.index
-
-    @property
-    def summary_name(self) -> str:
-        return "sdg_summary.json" if self.count == 1 else f"sdg_summary.{self.index}-of-{self.count}.json"
-
-
-def read_prompts(path: str | Path) -> list[str]:
-    """Non-empty lines of a text file, ``#`` comments dropped."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: prompts file not found (one prompt per line)")
-    prompts = [line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    prompts = [p for p in prompts if p]
-    if not prompts:
-        raise InvalidInputError(f"{path}: no prompts in the file (one per line, '#' starts a comment)")
-    return prompts
+def summary_name(shard: Shard) -> str:
+    """The summary file of ``shard``: ``sdg_summary.json`` for a whole run, else ``sdg_summary.<k>-of-<N>.json``."""
+    return "sdg_summary.json" if shard.count == 1 else f"sdg_summary.{shard.index}-of-{shard.count}.json"
 
 
 def scene_name(i: int) -> str:
@@ -110,14 +78,14 @@ def generate_dataset(
         if on_scene:
             on_scene(i, "made")
     summary = _summary(out, mine, num_scenes, shard)
-    with atomic_output(out / shard.summary_name, overwrite=True) as tmp:
+    with atomic_output(out / summary_name(shard), overwrite=True) as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 
 def _remove_stale_temporaries(out: Path, names: set[str]) -> None:
-    """Delete half-written scene folders (``.<name>.*.tmp``) that a killed run of this shard left."""
-    for tmp in out.glob(".*.tmp"):
+    """Delete half-written scene folders (``.<name>.*.partial``) that a killed run of this shard left."""
+    for tmp in out.glob(".*.partial"):
         name = tmp.name[1:].split(".", 1)[0]
         if name in names and tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -140,4 +108,4 @@ def _summary(out: Path, mine: list[int], num_scenes: int, shard: Shard) -> dict:
             "teacher": sdg.get("teacher"),
             "seconds": sdg.get("seconds"),
         })
-    return {"num_scenes": num_scenes, "shard": f"{shard.index}/{shard.count}", "complete": len(scenes), "expected": len(mine), "scenes": scenes}
+    return {"num_scenes": num_scenes, "shard": str(shard), "complete": len(scenes), "expected": len(mine), "scenes": scenes}

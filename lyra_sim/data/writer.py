@@ -10,21 +10,17 @@ plus lyra-sim's extras in the scene root:
 - ``gt_mesh.npz``: ``count``, ``vertices_000 [V, 3]``, ``faces_000 [F, 3]``, ... and ``times``
   for dynamic scenes (plain arrays, loadable with ``allow_pickle=False``).
 
-The whole scene is written into a hidden temporary folder next to the destination and renamed
-into place when complete, so a crash leaves either the old scene or none, never half of one;
-sharded generation can rerun and skip finished scenes.
+The whole scene is written into a hidden staging folder next to the destination
+(:func:`lyra_sim.io.atomic.atomic_directory`, ``.<name>.*.partial``) and renamed into place when
+complete, so a crash leaves either the old scene or none, never half of one; sharded generation
+can rerun and skip finished scenes. ``overwrite`` replaces only a folder that looks like a scene
+(:func:`check_looks_like_scene`); an existing empty folder counts as none.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
-import tempfile
-import uuid
 import zipfile
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,7 +33,8 @@ from lyra_sim.data.latents import LatentStatistics
 from lyra_sim.data.layout import MESH_FILE, SCENE_JSON, field_path, trajectory_ids
 from lyra_sim.data.transforms import matrix_to_intrinsics
 from lyra_sim.data.video import LYRA_FPS, LYRA_QUALITY, write_video
-from lyra_sim.errors import DatasetError, InvalidInputError, OutputExistsError
+from lyra_sim.errors import DatasetError, InvalidInputError
+from lyra_sim.io.atomic import atomic_directory
 from lyra_sim.teachers.base import TeacherOutput
 
 SCENE_FORMAT = "lyra-sim-scene"
@@ -67,7 +64,7 @@ def write_scene(
             stores Cosmos latents; otherwise they are stored in the codec's own space.
 
     Raises:
-        OutputExistsError: ``scene_dir`` exists and ``overwrite`` is False.
+        OutputExistsError: ``scene_dir`` holds files and ``overwrite`` is False.
         InvalidInputError: the output's trajectories disagree in frame count or size, or hold
             values the layout cannot store.
     """
@@ -76,7 +73,7 @@ def write_scene(
     if not key or key.startswith(".") or any(c in key for c in "/\\\0"):
         raise InvalidInputError(f"scene key {key!r} must be a plain file stem (no path separators, not hidden)")
     info = _check_output(output)
-    with atomic_scene_dir(scene_dir, overwrite=overwrite) as tmp:
+    with atomic_directory(scene_dir, overwrite, check_looks_like_scene) as tmp:
         # The H.264 encodes run in ffmpeg processes fed from one background thread (pipe writes
         # release the GIL), so they overlap the depth, mask and latent writing here.
         videos = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lyra-sim-video")
@@ -122,48 +119,13 @@ def write_scene(
     return scene_dir
 
 
-@contextlib.contextmanager
-def atomic_scene_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield an empty temporary folder next to ``path``; move it onto ``path`` on success.
+def check_looks_like_scene(path: Path) -> None:
+    """Refuse to replace a folder that is not a scene (no ``scene.json``, no trajectory folders).
 
-    On any exception the temporary folder is deleted and ``path`` is untouched. With
-    ``overwrite``, an existing ``path`` is replaced only if it looks like a scene (it holds a
-    ``scene.json`` or trajectory folders, or is empty), so a mistyped path cannot wipe an
-    unrelated folder.
+    Raises:
+        DatasetError: ``path`` does not look like a scene folder.
     """
-    path = Path(path)
-    _check_replaceable(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; scenes should be shareable
-        if path.exists():
-            _check_replaceable(path, overwrite)  # someone may have created it meanwhile
-            old = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.old")
-            os.replace(path, old)
-            try:
-                os.replace(tmp, path)
-            except OSError:
-                os.replace(old, path)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _check_replaceable(path: Path, overwrite: bool) -> None:
-    if not path.exists():
-        return
-    if not overwrite:
-        raise OutputExistsError(path)
-    if not path.is_dir():
-        raise DatasetError(path, "exists and is not a folder; remove it or choose another scene path")
-    looks_like_scene = (path / SCENE_JSON).is_file() or bool(trajectory_ids(path)) or not any(path.iterdir())
-    if not looks_like_scene:
+    if not ((path / SCENE_JSON).is_file() or trajectory_ids(path)):
         raise DatasetError(path, "exists and does not look like a scene folder; refusing to replace it, choose another path")
 
 
@@ -251,9 +213,3 @@ def _write_meshes(path: Path, output: TeacherOutput) -> None:
         arrays["times"] = output.mesh_times.detach().cpu().double().numpy()
     with open(path, "wb") as f:
         np.savez_compressed(f, **arrays)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -208,10 +208,11 @@ def load_train_cfg(path: str | Path | None = None, overrides: Sequence[str] = ()
     data.roots=[/data/sdg]``. Relative ``model`` / ``init_from`` paths are resolved here.
     """
     from lyra_sim.config import load_structured
+    from lyra_sim.models.embedded import is_embedded_name
 
     out = load_structured(TrainCfg, path, overrides, what="training config", hint="see configs/train/")
     out.model = str(resolve_path(out.model, path))
-    if out.init_from and out.init_from != "embedded":
+    if out.init_from and not is_embedded_name(out.init_from):
         out.init_from = str(resolve_path(out.init_from, path))
     return out.validate()
 

@@ -42,7 +42,7 @@ def read_log(path: str | Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def write_preview(path: str | Path, teacher: Tensor, rendered: Tensor, depth: Tensor, alpha: Tensor, views: int = 4) -> Path:
+def write_training_preview(path: str | Path, teacher: Tensor, rendered: Tensor, depth: Tensor, alpha: Tensor, views: int = 4) -> Path:
     """A PNG with one column per view: teacher frame, decoder render, rendered depth.
 
     Args:

@@ -37,12 +37,13 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from lyra_sim.cameras import Cameras
-from lyra_sim.data import LyraDataset, LyraDatasetCfg, LyraScene, ViewSamplingCfg, find_scenes
+from lyra_sim.data import LyraDataset, LyraDatasetCfg, LyraScene, ViewSamplingCfg
+from lyra_sim.data.scene_list import list_scenes, split_holdout
 from lyra_sim.distill import checkpoint as ckpt
 from lyra_sim.distill.config import StageCfg, TrainCfg
 from lyra_sim.distill.deferred import render_views
 from lyra_sim.distill.distributed import DistInfo, all_gather_objects, all_mean, barrier, init_distributed, shutdown
-from lyra_sim.distill.logs import LOG_FILE, PREVIEWS, ScalarLog, write_preview
+from lyra_sim.distill.logs import LOG_FILE, PREVIEWS, ScalarLog, write_training_preview
 
 TRAIN_CONFIG_FILE = "train_config.yaml"
 from lyra_sim.distill.losses import DistillationLoss
@@ -208,18 +209,7 @@ class Trainer:
         roots = list(self.cfg.data.roots)
         if not roots:
             raise InvalidInputError("data.roots is empty: name dataset folders made by `lyra-sim sdg` (data.roots=[/path])")
-        found: list[tuple[Path, str]] = []
-        for root in roots:
-            hits = find_scenes(root)
-            if not hits:
-                raise DatasetError(root, "holds no scene (no <traj>/rgb/<key>.mp4 here or one level down); make data with `lyra-sim sdg`")
-            found += hits
-        scenes = [LyraScene(r, k) for r, k in sorted(found, key=lambda rk: (str(rk[0]), rk[1]))]
-        k = self.cfg.data.holdout_scenes
-        if k:
-            if k >= len(scenes):
-                raise InvalidInputError(f"data.holdout_scenes={k} leaves no training scene of {len(scenes)}")
-            scenes = scenes[:-k]
+        scenes, _ = split_holdout(list_scenes(roots), self.cfg.data.holdout_scenes)
         if not self.model.cfg.time_embedding:
             dynamic = [s for s in scenes if s.is_dynamic]
             if dynamic:
@@ -347,7 +337,7 @@ class Trainer:
                     t_log, steps_since_log = now, 0
                     self._log(stage, logs)
                 if cfg.preview_every and self.step % cfg.preview_every == 0 and self.dist.is_main:
-                    write_preview(self.run_dir / PREVIEWS / f"step_{self.step:08d}.png", *views, views=cfg.preview_views)
+                    write_training_preview(self.run_dir / PREVIEWS / f"step_{self.step:08d}.png", *views, views=cfg.preview_views)
                 stage_end = self.step == cfg.stage_start(index) + stage.steps
                 if self.step % cfg.checkpoint_every == 0 or stage_end or self.step == stop:
                     self.save_checkpoint()

@@ -1,7 +1,7 @@
 """Evaluation of a decoder against its teacher: image, depth and geometry metrics (``lyra-sim eval``)."""
 
 from lyra_sim.eval.depth import align_scale_shift, decoded_depth_metrics, depth_at_gaussian_rays, depth_metrics
-from lyra_sim.eval.geometry import chamfer_fscore, nearest_distances, sample_mesh_points, unproject_depth, visible_points
+from lyra_sim.eval.geometry import chamfer_fscore, nearest_distances, sample_mesh_points, visible_points
 from lyra_sim.eval.image import load_lpips, lpips_available, lpips_distance, psnr, ssim
 
 __all__ = [
@@ -17,6 +17,5 @@ __all__ = [
     "psnr",
     "sample_mesh_points",
     "ssim",
-    "unproject_depth",
     "visible_points",
 ]

@@ -10,13 +10,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from lyra_sim.cameras import Cameras
+from lyra_sim.cameras import Cameras, depth_to_points
 from lyra_sim.eval.geometry import (
     chamfer_fscore,
     sample_mesh_points,
     sample_triangle_points,
     triangles_in_box,
-    unproject_depth,
     visible_points,
 )
 
@@ -52,7 +51,7 @@ def collider_accuracy(
     view_cams = Cameras(cameras.c2w[idx].double(), cameras.K[idx].double(), cameras.width, cameras.height)
     # Ground truth near what the cameras saw (a ground plane may extend for kilometres), then
     # only the samples some view saw.
-    seen = unproject_depth(depth[idx].double(), view_cams)
+    seen = depth_to_points(depth[idx].double(), view_cams)
     lo, hi = seen.min(0).values - 0.1, seen.max(0).values + 0.1
     tris = triangles_in_box(gt_vertices.double(), gt_faces, lo, hi)
     gt = sample_triangle_points(tris, samples, gen)

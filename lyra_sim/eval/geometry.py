@@ -20,7 +20,7 @@ import math
 import torch
 from torch import Tensor
 
-from lyra_sim.cameras import Cameras
+from lyra_sim.cameras import Cameras, project_points
 from lyra_sim.errors import InvalidInputError
 
 
@@ -72,23 +72,6 @@ def triangles_in_box(vertices: Tensor, faces: Tensor, lo: Tensor, hi: Tensor, ma
     return tris
 
 
-def unproject_depth(depth: Tensor, cameras: Cameras, mask: Tensor | None = None) -> Tensor:
-    """World points ``[M, 3]`` of z-depth maps ``[V, H, W]`` at pixel centres (where ``mask``, depth > 0)."""
-    V, H, W = depth.shape
-    if len(cameras) != V or (cameras.height, cameras.width) != (H, W):
-        raise InvalidInputError(f"depth {list(depth.shape)} does not match {len(cameras)} cameras of {cameras.height}x{cameras.width}")
-    keep = (depth > 0) & torch.isfinite(depth)
-    if mask is not None:
-        keep &= mask
-    ys, xs = torch.meshgrid(torch.arange(H, dtype=depth.dtype) + 0.5, torch.arange(W, dtype=depth.dtype) + 0.5, indexing="ij")
-    K, c2w = cameras.K.to(depth.dtype), cameras.c2w.to(depth.dtype)
-    x = (xs - K[:, 0, 2, None, None]) / K[:, 0, 0, None, None] * depth
-    y = (ys - K[:, 1, 2, None, None]) / K[:, 1, 1, None, None] * depth
-    cam = torch.stack([x, y, depth], dim=-1)  # [V, H, W, 3]
-    world = torch.einsum("vij,vhwj->vhwi", c2w[:, :3, :3], cam) + c2w[:, None, None, :3, 3]
-    return world[keep]
-
-
 def visible_points(points: Tensor, cameras: Cameras, depth: Tensor, rel_tol: float = 0.02, abs_tol: float = 0.02) -> Tensor:
     """``[N]`` bool: the point projects into some camera in front of it and lies on that view's
     depth map (``|z - depth| <= abs_tol + rel_tol * z`` at its pixel), i.e. is not occluded.
@@ -99,13 +82,10 @@ def visible_points(points: Tensor, cameras: Cameras, depth: Tensor, rel_tol: flo
     seen = torch.zeros(points.shape[0], dtype=torch.bool)
     p = points.to(cameras.c2w.dtype)
     H, W = cameras.height, cameras.width
+    w2c = cameras.w2c
     for v in range(len(cameras)):
-        w2c = cameras[v].w2c[0]
-        cam = p @ w2c[:3, :3].T + w2c[:3, 3]
-        z = cam[:, 2]
-        K = cameras.K[v]
-        u = K[0, 0] * cam[:, 0] / z.clamp(min=1e-9) + K[0, 2]
-        w = K[1, 1] * cam[:, 1] / z.clamp(min=1e-9) + K[1, 2]
+        uv, z = project_points(p, w2c[v], cameras.K[v])
+        u, w = uv[:, 0], uv[:, 1]
         inside = (z > 0) & (u >= 0) & (u < W) & (w >= 0) & (w < H)
         ui, wi = u.clamp(0, W - 1).long(), w.clamp(0, H - 1).long()
         d = depth[v].to(p.dtype)[wi, ui]

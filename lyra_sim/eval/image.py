@@ -12,7 +12,6 @@ lies inside the image (skimage filters with reflection and then crops the same b
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -142,9 +141,3 @@ def lpips_distance(model: torch.nn.Module, pred: Tensor, target: Tensor, chunk: 
     _check_pair(pred, target)
     out = [model(pred[i : i + chunk], target[i : i + chunk], normalize=True).flatten() for i in range(0, len(pred), chunk)]
     return torch.cat(out)
-
-
-def mean_finite(values: Tensor) -> float:
-    """Mean of the finite entries (nan when there are none)."""
-    v = values[torch.isfinite(values)]
-    return float(v.mean()) if v.numel() else math.nan

@@ -43,8 +43,9 @@ from typing import Callable, Literal
 import numpy as np
 import torch
 
-from lyra_sim.cameras import Cameras
-from lyra_sim.data import LyraScene, find_scenes, intrinsics_to_matrix
+from lyra_sim.cameras import Cameras, depth_to_points
+from lyra_sim.data import LyraScene, intrinsics_to_matrix
+from lyra_sim.data.scene_list import list_scenes, split_holdout
 from lyra_sim.errors import DatasetError, InvalidInputError, MissingWeightsError
 from lyra_sim.eval.depth import decoded_depth_metrics, depth_metrics
 from lyra_sim.eval.geometry import (
@@ -52,7 +53,6 @@ from lyra_sim.eval.geometry import (
     sample_triangle_points,
     subsample,
     triangles_in_box,
-    unproject_depth,
     visible_points,
 )
 from lyra_sim.eval.image import load_lpips, lpips_available, lpips_distance, psnr, ssim
@@ -126,9 +126,9 @@ DYNAMIC_KEYS = ("psnr_forward", "psnr_flipped")
 def resolve_decoder_dir(path: str | Path) -> Path:
     """The decoder folder behind a decoder / checkpoint / run folder, or ``"embedded"`` for the one
     shipped in the package (see :attr:`EvalCfg.decoder`)."""
-    from lyra_sim.models.embedded import EMBEDDED_NAME, embedded_decoder_dir
+    from lyra_sim.models.embedded import embedded_decoder_dir, is_embedded_name
 
-    if str(path) == EMBEDDED_NAME and not Path(path).exists():
+    if is_embedded_name(path):
         return embedded_decoder_dir()
     p = Path(path)
     candidates = [p, p / "decoder"]
@@ -144,18 +144,13 @@ def resolve_decoder_dir(path: str | Path) -> Path:
 
 
 def select_scenes(roots: list[str], holdout: int | None = None, max_scenes: int | None = None) -> list[LyraScene]:
-    """Scenes of ``roots`` in the trainer's order (sorted by folder and key); the last ``holdout``."""
-    found: list[tuple[Path, str]] = []
-    for root in roots:
-        hits = find_scenes(root)
-        if not hits:
-            raise DatasetError(root, "holds no scene (no <traj>/rgb/<key>.mp4 here or one level down)")
-        found += hits
-    scenes = [LyraScene(r, k) for r, k in sorted(found, key=lambda rk: (str(rk[0]), rk[1]))]
+    """Scenes of ``roots`` in the trainer's order (:func:`~lyra_sim.data.scene_list.list_scenes`); with ``holdout``,
+    only the last ``holdout`` (the ones :func:`~lyra_sim.data.scene_list.split_holdout` kept out of training)."""
+    scenes = list_scenes(roots)
     if holdout is not None:
-        if not 0 < holdout <= len(scenes):
-            raise InvalidInputError(f"holdout={holdout} but the data holds {len(scenes)} scenes")
-        scenes = scenes[-holdout:]
+        if holdout < 1:
+            raise InvalidInputError(f"--holdout {holdout}: score at least one held-out scene (or leave --holdout out to score all)")
+        _, scenes = split_holdout(scenes, holdout)
     return scenes[:max_scenes] if max_scenes is not None else scenes
 
 
@@ -251,7 +246,7 @@ def _evaluate_scene(cfg: EvalCfg, model, scene: LyraScene, device: torch.device,
             gt = _visible_mesh_points(meshes[0], reference, cams_cpu, gt_depth, cfg.mesh_samples, g)
             keep = gaussians.opacities >= cfg.gaussian_min_opacity
             centres = subsample(gaussians.means[keep].cpu().float(), cfg.max_points, g)
-            cloud = subsample(unproject_depth(depth[..., 0].cpu().float(), cams_cpu, alpha[..., 0].cpu() > 0.5), cfg.max_points, g)
+            cloud = subsample(depth_to_points(depth[..., 0].cpu().float(), cams_cpu, alpha[..., 0].cpu() > 0.5), cfg.max_points, g)
             row["gt_points"] = int(gt.shape[0])
             row["gaussians_geometry"] = chamfer_fscore(centres, gt, cfg.fscore_threshold)
             row["depth_geometry"] = chamfer_fscore(cloud, gt, cfg.fscore_threshold)
@@ -349,7 +344,7 @@ def _visible_mesh_points(mesh, reference: torch.Tensor, cams: Cameras, gt_depth:
     """Area-uniform mesh samples (in the reference camera's frame) that some camera sees."""
     rot, trans = reference[:3, :3].double(), reference[:3, 3].double()
     verts = (mesh.vertices.double() - trans) @ rot  # R^T (p - t), row vectors
-    seen = unproject_depth(gt_depth.double(), cams.to(dtype=torch.float64))
+    seen = depth_to_points(gt_depth.double(), cams.to(dtype=torch.float64))
     if seen.shape[0] == 0:
         return verts.new_zeros(0, 3).float()
     margin = 0.1 + 0.02 * (seen.max(0).values - seen.min(0).values).norm()

@@ -25,8 +25,8 @@ from lyra_sim.cameras import (
     look_at,
     lyra_trajectory,
     orbit_trajectory,
+    unproject_depth,
 )
-from lyra_sim.cameras.rays import camera_rays
 from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES
 from lyra_sim.errors import ExportError, InvalidInputError
 from lyra_sim.export.config import ColliderCfg
@@ -87,11 +87,8 @@ class DepthViews:
 
     def points(self, stride: int = 1) -> Tensor:
         """[M, 3] scene-frame points of the valid pixels (every ``stride``-th row and column)."""
-        origins, dirs = camera_rays(self.cameras.to(self.depth.device, torch.float32))
-        fwd = self.cameras.c2w[:, :3, 2].to(self.depth.device, torch.float32)
-        zdir = (dirs * fwd[:, None, None]).sum(-1)  # cos of each ray to the optical axis
-        t = self.depth / zdir.clamp(min=1e-6)
-        p = origins + t[..., None] * dirs
+        cams = self.cameras.to(self.depth.device, torch.float32)
+        p = unproject_depth(self.depth.float(), cams.K, cams.c2w)
         sel = (slice(None), slice(None, None, stride), slice(None, None, stride))
         return p[sel][self.valid()[sel]]
 

@@ -75,13 +75,6 @@ def _edges(faces: np.ndarray) -> np.ndarray:
     return np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
 
 
-def edge_use_counts(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(unique undirected edges [E, 2], how many faces use each [E])."""
-    e = np.sort(_edges(faces), axis=1)
-    uniq, counts = np.unique(e, axis=0, return_counts=True)
-    return uniq, counts
-
-
 def is_watertight(faces: np.ndarray) -> bool:
     """Closed and consistently oriented: every directed edge appears once and its reverse once."""
     if len(faces) == 0:

@@ -23,7 +23,7 @@ across time is immune to what defeats comparisons between different cameras (a 3
 
 Everything here is in the scene frame of the depth; the pipeline moves the meshes into the sim
 frame with the static world's alignment and authors them as kinematic bodies
-(:mod:`lyra_sim.pipeline.dynamic`).
+(:mod:`lyra_sim.export.usd_kinematic`).
 """
 
 from __future__ import annotations
@@ -166,16 +166,6 @@ def there_then_free(points: np.ndarray | Tensor, timed: TimedDepth, margin: floa
         freed = (d - zi > margin).any(0, keepdim=True)
         result[idx] |= (seen & freed).T
     return result
-
-
-def near_points(vertices: np.ndarray, points: np.ndarray, radius: float) -> np.ndarray:
-    """[V] bool: vertices within ``radius`` of any of ``points``."""
-    if len(points) == 0 or len(vertices) == 0:
-        return np.zeros(len(vertices), bool)
-    from scipy.spatial import cKDTree
-
-    dist, _ = cKDTree(points).query(vertices, k=1, distance_upper_bound=radius)
-    return np.isfinite(dist)
 
 
 def remove_moving(proxy: CollisionProxy, timed: TimedDepth, margin: float) -> tuple[CollisionProxy, int]:

@@ -16,9 +16,9 @@ import torch
 from lyra_sim.cameras import Cameras
 from lyra_sim.export.collider import ColliderStats, CollisionProxy
 from lyra_sim.export.depth import DepthViews, render_depth_views
-from lyra_sim.export.mesh_render import rasterize_depth
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.io.atomic import atomic_output
+from lyra_sim.render.mesh_zbuffer import rasterize_mesh
 
 RESIDUAL_VIEWS = 4
 
@@ -28,7 +28,7 @@ def depth_residual(scene: GaussianScene, proxy_scene: CollisionProxy, views: Dep
     sub = views.subsample(RESIDUAL_VIEWS)
     if sub.source != "rendered":
         sub = render_depth_views(scene, sub.cameras, min_alpha)
-    mesh_depth, _ = rasterize_depth(proxy_scene.vertices, proxy_scene.faces, sub.cameras)
+    mesh_depth, _ = rasterize_mesh(proxy_scene.vertices, proxy_scene.faces, sub.cameras)
     both = (mesh_depth > 0) & sub.valid()
     if not both.any():
         return {"mean": None, "median": None, "p90": None, "coverage": 0.0, "views": len(sub)}
@@ -161,14 +161,41 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def write_preview(scene: GaussianScene, proxy_scene: CollisionProxy, cameras: Cameras, path: str | Path, views: int = 3) -> Path:
-    """PNG: Gaussian renders (top), the collider's depth (middle), the collider over the render (bottom).
+def collider_over_renders(proxy: CollisionProxy, cameras: Cameras, renders: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The collider drawn over renders: what a robot will stand on, where it is in the picture.
 
-    Scene frame; the collider is coloured by inverse depth (near = warm) with the same range
-    in every view, so a colour means the same distance everywhere.
+    The collider is coloured by inverse depth (near = warm) with one range for every view (its
+    2nd to 98th depth percentile), so a colour means the same distance everywhere, and blended
+    half and half with the render where it covers a pixel.
+
+    Args:
+        proxy: the collider in the cameras' frame.
+        cameras: V cameras of H x W; renders: [V, H, W, 3] images in [0, 1] seen by them.
+
+    Returns:
+        (overlay [V, H, W, 3], collider colour [V, H, W, 3], hit [V, H, W] bool where the
+        collider covers the pixel), on the CPU.
     """
+    from lyra_sim.render.preview import colorize_depth
+
+    renders = renders.detach().float().cpu()
+    depth, face = rasterize_mesh(proxy.vertices, proxy.faces, cameras)
+    hit = face >= 0
+    if hit.any():
+        near, far = (float(torch.quantile(depth[hit][:1_000_000], q)) for q in (0.02, 0.98))
+    else:
+        near, far = 1.0, 2.0
+    colour = torch.stack([colorize_depth(depth[i], near=near, far=far) for i in range(len(cameras))]).float()
+    overlay = torch.where(hit[..., None], 0.5 * renders + 0.5 * colour, renders)
+    return overlay, colour, hit
+
+
+def write_collider_preview(scene: GaussianScene, proxy_scene: CollisionProxy, cameras: Cameras, path: str | Path,
+                           views: int = 3) -> Path:
+    """PNG: Gaussian renders (top), the collider's depth (middle), the collider over the render
+    (bottom; :func:`collider_over_renders`), at ``views`` of ``cameras`` (scene frame)."""
     from lyra_sim.render import render
-    from lyra_sim.render.preview import colorize_depth, contact_sheet, write_png
+    from lyra_sim.render.preview import contact_sheet, write_png
 
     idx = torch.linspace(0, len(cameras) - 1, min(views, len(cameras))).round().long()
     cams = Cameras(cameras.c2w[idx], cameras.K[idx], cameras.width, cameras.height)
@@ -176,14 +203,6 @@ def write_preview(scene: GaussianScene, proxy_scene: CollisionProxy, cameras: Ca
         cams = cams.resized(cams.width * 2, cams.height * 2)
     with torch.no_grad():
         rgb = render(scene, cams.to(scene.device, scene.dtype), background=(1.0, 1.0, 1.0)).rgb.float().cpu().clamp(0, 1)
-    depth, face = rasterize_depth(proxy_scene.vertices, proxy_scene.faces, cams)
-    hit = face >= 0
-    if hit.any():
-        near, far = (float(torch.quantile(depth[hit][:1_000_000], q)) for q in (0.02, 0.98))
-    else:
-        near, far = 1.0, 2.0
-    colour = torch.stack([colorize_depth(depth[i], near=near, far=far) for i in range(len(cams))])
-    mask = hit[..., None]
-    mesh_row = [torch.where(mask[i], colour[i], torch.ones_like(colour[i])) for i in range(len(cams))]
-    overlay = [torch.where(mask[i], 0.5 * rgb[i] + 0.5 * colour[i], rgb[i]) for i in range(len(cams))]
-    return write_png(contact_sheet(list(rgb) + mesh_row + overlay, columns=len(cams)), path, overwrite=True)
+    overlay, colour, hit = collider_over_renders(proxy_scene, cams, rgb)
+    mesh_row = torch.where(hit[..., None], colour, torch.ones_like(colour))
+    return write_png(contact_sheet(list(rgb) + list(mesh_row) + list(overlay), columns=len(cams)), path, overwrite=True)

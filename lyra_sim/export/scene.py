@@ -44,7 +44,7 @@ from lyra_sim.export.depth import (
 )
 from lyra_sim.export.mesh_io import write_glb, write_obj
 from lyra_sim.export.moving import MovingCollider, TimedDepth, moving_colliders, remove_moving
-from lyra_sim.export.report import build_report, write_preview, write_report_json
+from lyra_sim.export.report import build_report, write_collider_preview, write_report_json
 from lyra_sim.export.spawn import SpawnPoint, find_spawn_points
 from lyra_sim.export.usd_gaussians import (
     check_exportable,
@@ -268,7 +268,7 @@ def export_scene(
             files["nurec"] = out_dir / "scene.nurec.usdz"
         if cfg.previews and proxy_scene is not None and views is not None:
             with outputs.file("report.png") as tmp:
-                write_preview(scene, proxy_scene, views.cameras, tmp)
+                write_collider_preview(scene, proxy_scene, views.cameras, tmp)
             files["report_png"] = out_dir / "report.png"
         timings["total"] = time.perf_counter() - t0
         report["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lyra_sim.cameras.projection import project_to_pixels
+from lyra_sim.cameras import camera_rays, project_to_pixels, unproject_depth
 from lyra_sim.errors import ExportError
 from lyra_sim.export.depth import DepthViews
 
@@ -123,18 +123,14 @@ def fuse_tsdf(
 
 def _surface_rays(views: DepthViews, chunk_rays: int):
     """Yield (surface points [R, 3], unit ray directions [R, 3]) of the valid pixels, in chunks."""
-    from lyra_sim.cameras.rays import camera_rays
-
     valid = views.valid().cpu()
     per_chunk = max(1, chunk_rays // (views.cameras.width * views.cameras.height))
     for v0 in range(0, len(views), per_chunk):
         cams = views.cameras[v0 : v0 + per_chunk].to("cpu", torch.float32)
-        origins, dirs = camera_rays(cams)
+        _, dirs = camera_rays(cams)
         ok = valid[v0 : v0 + per_chunk]
-        cos = (dirs * cams.c2w[:, None, None, :3, 2]).sum(-1)
-        dist = views.depth[v0 : v0 + per_chunk].cpu().float() / cos.clamp(min=1e-6)  # z-depth -> ray distance
-        d = dirs[ok]
-        yield origins[ok] + dist[ok][:, None] * d, d
+        surface = unproject_depth(views.depth[v0 : v0 + per_chunk].cpu().float(), cams.K, cams.c2w)
+        yield surface[ok], dirs[ok]
 
 
 def extract_mesh(volume: TSDFVolume) -> tuple[np.ndarray, np.ndarray]:

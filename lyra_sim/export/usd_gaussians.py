@@ -90,8 +90,13 @@ def check_exportable(scene: GaussianScene) -> GaussianScene:
 
 
 # ---------------------------------------------------------------------------------------- write
-def _arrays(scene: GaussianScene) -> dict[str, np.ndarray]:
-    """Numpy float32 arrays in the schema's layout (quaternions as x, y, z, w rows)."""
+def schema_arrays(scene: GaussianScene) -> dict[str, np.ndarray]:
+    """The scene as contiguous numpy float32 arrays in the schema's layout, ready for ``FromNumpy``.
+
+    Returns:
+        {"positions" [N, 3], "orientations" [N, 4] unit (x, y, z, w) rows, "scales" [N, 3]
+        linear, "opacities" [N] in [0, 1], "sh" [N * K, 3] grouped per particle}.
+    """
     s = scene.detach().to("cpu", torch.float32)
     quats = torch.nn.functional.normalize(s.quats, dim=-1)
     return {
@@ -111,7 +116,7 @@ def author_gaussians(stage, prim_path: str, scene: GaussianScene, cfg: UsdGaussi
     """
     _require_particle_field()
     cfg = cfg or UsdGaussiansCfg()
-    a = _arrays(scene)
+    a = schema_arrays(scene)
     gs = UsdVol.ParticleField3DGaussianSplat.Define(stage, prim_path)
     if cfg.half:
         h = lambda x: np.ascontiguousarray(x.astype(np.float16))

@@ -28,13 +28,8 @@ import math
 import numpy as np
 
 from lyra_sim.errors import PlyHeaderError, PlyMissingPropertyError
-from lyra_sim.gaussians.ply import (
-    _nonfinite,
-    _raise_nonfinite,
-    _read_columns,
-    _sh_order,
-)
 from lyra_sim.gaussians.ply_header import PlyHeader
+from lyra_sim.gaussians.ply_rows import nonfinite, raise_nonfinite, read_columns, sh_property_order
 from lyra_sim.gaussians.sh import C0
 
 CHUNK_SIZE = 256
@@ -81,9 +76,9 @@ def decode_compressed(header: PlyHeader):
     if sh_el is not None and sh_el.count != n:
         raise PlyHeaderError(path, f"element 'sh' has {sh_el.count:,} rows but 'vertex' has {n:,}")
 
-    bounds = _read_columns(header, chunk, chunk_names).astype(np.float64)
-    _raise_nonfinite(path, *_nonfinite(bounds), chunk_names)
-    packed = _read_columns(header, vertex, VERTEX_PROPS).astype(np.uint32)
+    bounds = read_columns(header, chunk, chunk_names).astype(np.float64)
+    raise_nonfinite(path, *nonfinite(bounds), chunk_names)
+    packed = read_columns(header, vertex, VERTEX_PROPS).astype(np.uint32)
     chunk_of = np.arange(n) // CHUNK_SIZE
 
     pos, rot, scl, col = packed.T
@@ -104,11 +99,11 @@ def decode_compressed(header: PlyHeader):
         rgb = np.stack([_lerp(bounds, 12 + c, 15 + c, rgb[:, c], chunk_of) for c in range(3)], 1)
     opacities = _unorm(col, 0, 8)
 
-    k, sh_names = (1, ["f_dc_0", "f_dc_1", "f_dc_2"]) if sh_el is None else _sh_order(header, sh_el)
+    k, sh_names = (1, ["f_dc_0", "f_dc_1", "f_dc_2"]) if sh_el is None else sh_property_order(header, sh_el)
     sh = np.zeros((n, k * 3))
     sh[:, :3] = (rgb - 0.5) / C0
     if sh_el is not None:
-        q = _read_columns(header, sh_el, sh_names[3:]).astype(np.float64)
+        q = read_columns(header, sh_el, sh_names[3:]).astype(np.float64)
         t = np.where(q == 0, 0.0, np.where(q == 255, 1.0, (q + 0.5) / 256.0))
         sh[:, 3:] = (t - 0.5) * 8.0
     return means, quats, scales, opacities, sh.reshape(n, k, 3)

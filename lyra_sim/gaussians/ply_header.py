@@ -19,8 +19,8 @@ from lyra_sim.errors import PlyError, PlyHeaderError
 MAX_HEADER_BYTES = 1 << 20
 """Headers are a few KiB; a file without ``end_header`` in its first MiB is not a PLY."""
 
-_FORMATS = {"ascii": None, "binary_little_endian": "<", "binary_big_endian": ">"}
-_TYPES = {  # PLY type name -> numpy type code (both the 1.0 spec names and the sized aliases)
+PLY_FORMATS = {"ascii": None, "binary_little_endian": "<", "binary_big_endian": ">"}
+PLY_TYPES = {  # PLY type name -> numpy type code (both the 1.0 spec names and the sized aliases)
     "char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1",
     "short": "i2", "int16": "i2", "ushort": "u2", "uint16": "u2",
     "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
@@ -57,7 +57,7 @@ class PlyElement:
         """Bytes per row in a binary file; None when a list property makes rows variable."""
         if any(p.is_list for p in self.properties):
             return None
-        return sum(np.dtype(_TYPES[p.type]).itemsize for p in self.properties)
+        return sum(np.dtype(PLY_TYPES[p.type]).itemsize for p in self.properties)
 
 
 @dataclass(frozen=True)
@@ -149,8 +149,8 @@ def read_ply_header(path: str | Path) -> PlyHeader:
         if keyword in ("comment", "obj_info"):
             comments.append(text[len(keyword):].strip())
         elif keyword == "format":
-            if len(words) != 3 or words[1] not in _FORMATS:
-                raise bad(f"expected 'format <{'|'.join(_FORMATS)}> 1.0'")
+            if len(words) != 3 or words[1] not in PLY_FORMATS:
+                raise bad(f"expected 'format <{'|'.join(PLY_FORMATS)}> 1.0'")
             if fmt is not None:
                 raise bad("a second 'format' line")
             fmt, version = words[1], words[2]
@@ -170,9 +170,9 @@ def read_ply_header(path: str | Path) -> PlyHeader:
             if len(words) != (5 if is_list else 3):
                 raise bad("expected 'property <type> <name>' or 'property list <count type> <item type> <name>'")
             for t in words[1 + is_list : -1]:
-                if t not in _TYPES:
-                    raise bad(f"unknown property type {t!r}; PLY types are {', '.join(_TYPES)}")
-            if is_list and _TYPES[words[2]][0] == "f":
+                if t not in PLY_TYPES:
+                    raise bad(f"unknown property type {t!r}; PLY types are {', '.join(PLY_TYPES)}")
+            if is_list and PLY_TYPES[words[2]][0] == "f":
                 raise bad("a list count type must be an integer type")
             if any(p.name == words[-1] for p in elements[-1][2]):
                 raise bad(f"property {words[-1]!r} is declared twice in element {elements[-1][0]!r}")

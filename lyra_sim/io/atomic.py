@@ -12,7 +12,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from lyra_sim.errors import OutputExistsError
 
@@ -68,13 +68,21 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_directory(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
+def atomic_directory(path: str | Path, overwrite: bool = False,
+                     check_replaceable: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """Yield an empty staging folder next to ``path``; it becomes ``path`` on success.
 
-    Everything a run writes goes into the staging folder, so an error (or Ctrl-C) leaves no
-    half-written output: the staging folder is removed and ``path`` is untouched. An existing
-    non-empty ``path`` is an :class:`OutputExistsError` up front unless ``overwrite``; then the
-    old folder is swapped out only once the new one is complete.
+    Everything a run writes goes into the staging folder (``.<name>.<random>.partial``), so an
+    error (or Ctrl-C) leaves no half-written output: the staging folder is removed and ``path``
+    is untouched. An existing empty folder counts as no output. An existing non-empty ``path``
+    is an :class:`OutputExistsError` up front unless ``overwrite``; then the old folder is swapped
+    out only once the new one is complete (and put back if the swap fails).
+
+    Args:
+        check_replaceable: with ``overwrite``, called with an existing non-empty ``path`` before
+            anything is written and again just before the swap; it raises to refuse replacing a
+            folder that does not look like this writer's output (a mistyped path must not wipe
+            an unrelated folder).
 
     Raises:
         OutputExistsError: ``path`` holds files and ``overwrite`` is False.
@@ -85,10 +93,20 @@ def atomic_directory(path: str | Path, overwrite: bool = False) -> Iterator[Path
     from lyra_sim.errors import InvalidInputError
 
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InvalidInputError(f"{path} is a file; give a folder for the outputs")
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise OutputExistsError(path)
+
+    def check_existing() -> bool:
+        """Whether ``path`` holds files that may be replaced (raises when they may not)."""
+        if path.exists() and not path.is_dir():
+            raise InvalidInputError(f"{path} is a file; give a folder for the outputs")
+        if not path.is_dir() or not any(path.iterdir()):
+            return False
+        if not overwrite:
+            raise OutputExistsError(path)
+        if check_replaceable is not None:
+            check_replaceable(path)
+        return True
+
+    check_existing()
     parent = path.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -97,13 +115,16 @@ def atomic_directory(path: str | Path, overwrite: bool = False) -> Iterator[Path
         raise InvalidInputError(f"cannot write to {parent}: {err.strerror or err}; choose another output folder") from None
     try:
         yield staging
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; outputs should be shareable
+        check_existing()  # someone may have filled it meanwhile
         if path.is_dir():
-            if any(path.iterdir()) and not overwrite:
-                raise OutputExistsError(path)  # someone else filled it meanwhile
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
             os.replace(path, old / "previous")
-            os.replace(staging, path)
+            try:
+                os.replace(staging, path)
+            except OSError:
+                os.replace(old / "previous", path)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(staging, path)

@@ -26,6 +26,7 @@ from lyra_sim.errors import LyraSimError, MissingWeightsError
 from lyra_sim.io.atomic import check_writable
 from lyra_sim.models.config import DecoderCfg, load_decoder_cfg
 from lyra_sim.models.decoder import LatentGaussianDecoder
+from lyra_sim.models.embedded import embedded_decoder_dir, embedded_or_path
 
 CONFIG_FILE = "config.yaml"
 WEIGHTS_FILE = "model.safetensors"
@@ -81,6 +82,11 @@ def load_decoder(folder: str | Path, device: str | torch.device = "cpu", codec=N
     return model.to(device)
 
 
+def load_embedded_decoder(device: str | torch.device = "cpu") -> LatentGaussianDecoder:
+    """The shipped decoder (:mod:`lyra_sim.models.embedded`), in eval mode."""
+    return load_decoder(embedded_decoder_dir(), device=device).eval()
+
+
 TIME_EMBEDDING_PREFIXES = ("patch_time_embed.", "patch_time_embed_tgt.")
 
 
@@ -95,9 +101,7 @@ def init_from_decoder(model: LatentGaussianDecoder, folder: str | Path) -> Laten
     """
     from safetensors.torch import load_file
 
-    from lyra_sim.models.embedded import EMBEDDED_NAME, embedded_decoder_dir
-
-    folder = embedded_decoder_dir() if str(folder) == EMBEDDED_NAME and not Path(folder).exists() else Path(folder)
+    folder = embedded_or_path(folder)
     if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise MissingWeightsError(f"{folder}: no decoder checkpoint here (expected {CONFIG_FILE} and {WEIGHTS_FILE}) to initialise from")
     source_cfg = load_decoder_cfg(folder / CONFIG_FILE)

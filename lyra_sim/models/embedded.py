@@ -4,13 +4,16 @@ It was distilled on a CPU from the procedural teacher with the DCT codec
 (``configs/train/embedded_cpu.yaml``); ``lyra_sim/assets/MODEL_CARD.md`` states its data,
 steps, time and held-out scores, which ``lyra-sim eval --decoder embedded`` reproduces. It
 needs no downloaded weights: the codec is weight-free and the teacher procedural.
+
+This module only knows where the shipped decoders live and what the name "embedded" means
+(:func:`embedded_or_path`, the one place that resolves it); loading is
+:mod:`lyra_sim.models.checkpoint`'s job.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 
 from lyra_sim.errors import MissingWeightsError
 
@@ -42,8 +45,19 @@ def embedded_dynamic_decoder_dir() -> Path:
     return EMBEDDED_DYNAMIC_DECODER_DIR
 
 
-def load_embedded_decoder(device: str | torch.device = "cpu"):
-    """The shipped :class:`~lyra_sim.models.LatentGaussianDecoder`, in eval mode."""
-    from lyra_sim.models.checkpoint import load_decoder
+def is_embedded_name(name: str | Path) -> bool:
+    """True when ``name`` is "embedded" and no file or folder of that name exists here (a real
+    path always wins over the name)."""
+    return str(name) == EMBEDDED_NAME and not Path(name).exists()
 
-    return load_decoder(embedded_decoder_dir(), device=device).eval()
+
+def embedded_or_path(weights: str | Path, dynamic: bool = False) -> Path:
+    """The decoder folder ``weights`` stands for: the shipped decoder for "embedded" (its
+    time-conditioned twin when ``dynamic``), else ``weights`` itself as a path.
+
+    Raises:
+        MissingWeightsError: "embedded" was asked for and that decoder is not installed.
+    """
+    if is_embedded_name(weights):
+        return embedded_dynamic_decoder_dir() if dynamic else embedded_decoder_dir()
+    return Path(weights)

@@ -1,9 +1,10 @@
 """Many worlds from a prompt file: ``lyra-sim generate --prompts FILE --out DIR [--shard i/N]``.
 
-World ``k`` (the k-th non-empty, non-comment line of FILE) goes to ``DIR/<k:04d>_<slug>/`` with
+World ``k`` (the k-th prompt of FILE, read by :func:`lyra_sim.io.prompts.read_prompts`: ``#``
+starts a comment anywhere on a line) goes to ``DIR/<k:04d>_<slug>/`` with
 seed ``cfg.seed + k``, so a world does not depend on which shard made it or in what order.
 A world whose folder exists is finished (folders appear atomically) and is skipped, so a killed
-run resumes where it stopped. Shards split the worlds round-robin (``k % N == i``) and may run
+run resumes where it stopped. Shards (:class:`lyra_sim.io.shards.Shard`) split the worlds round-robin (``k % N == i``) and may run
 at the same time on different machines sharing DIR. After each shard, ``DIR/index.json`` is
 rebuilt from every finished world folder (prompt, seed, spawn points, physics check, seconds),
 and failures are listed in ``DIR/failed_<i>of<N>.json``.
@@ -17,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lyra_sim.errors import InvalidInputError, LyraSimError
+from lyra_sim.errors import LyraSimError
 from lyra_sim.io import atomic_output
+from lyra_sim.io.shards import Shard
 
 INDEX_JSON = "index.json"
 
@@ -33,35 +35,13 @@ class BatchResult:
     index: Path | None = None
 
 
-def read_prompts(path: str | Path) -> list[str]:
-    """Non-empty lines of ``path`` that do not start with ``#``."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: no such prompt file (one prompt per line)")
-    prompts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    prompts = [p for p in prompts if p and not p.startswith("#")]
-    if not prompts:
-        raise InvalidInputError(f"{path}: no prompts in it (one per line; lines starting with # are comments)")
-    return prompts
-
-
-def parse_shard(text: str | None) -> tuple[int, int]:
-    """"i/N" -> (i, N) with 0 <= i < N; None -> (0, 1)."""
-    if not text:
-        return 0, 1
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-    if not m or not 0 <= int(m.group(1)) < int(m.group(2)):
-        raise InvalidInputError(f"--shard must be i/N with 0 <= i < N (e.g. 0/4), got {text!r}")
-    return int(m.group(1)), int(m.group(2))
-
-
 def world_folder_name(index: int, prompt: str) -> str:
     """``0007_a-warehouse-with-shelves`` (index, then at most 40 characters of the prompt)."""
     slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:40].strip("-") or "world"
     return f"{index:04d}_{slug}"
 
 
-def generate_batch(prompts: list[str], out_dir: str | Path, pipeline, shard: tuple[int, int] = (0, 1),
+def generate_batch(prompts: list[str], out_dir: str | Path, pipeline, shard: Shard = Shard(),
                    on_world: Callable[[int, str, str], None] | None = None) -> BatchResult:
     """Make this shard's worlds that do not exist yet (see the module docstring).
 
@@ -71,10 +51,9 @@ def generate_batch(prompts: list[str], out_dir: str | Path, pipeline, shard: tup
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    i, n = shard
     result = BatchResult()
     for k, prompt in enumerate(prompts):
-        if k % n != i:
+        if not shard.owns(k):
             continue
         name = world_folder_name(k, prompt)
         if (out / name / "report.json").is_file():
@@ -91,7 +70,7 @@ def generate_batch(prompts: list[str], out_dir: str | Path, pipeline, shard: tup
         if on_world:
             on_world(k, name, status)
     if result.failed:
-        with atomic_output(out / f"failed_{i}of{n}.json", overwrite=True) as tmp:
+        with atomic_output(out / f"failed_{shard.index}of{shard.count}.json", overwrite=True) as tmp:
             tmp.write_text(json.dumps(result.failed, indent=2) + "\n")
     result.index = write_index(out)
     return result

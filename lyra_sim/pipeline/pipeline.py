@@ -35,13 +35,13 @@ import torch
 
 from lyra_sim.errors import InvalidInputError, MissingWeightsError
 from lyra_sim.gaussians import GaussianScene
+from lyra_sim.models.embedded import EMBEDDED_NAME, is_embedded_name
 from lyra_sim.pipeline.config import GenerateCfg, config_yaml, load_generate_cfg
 from lyra_sim.pipeline.decode import DecodedScene, decode_videos
 from lyra_sim.pipeline.inputs import check_prompt, check_request, read_image, read_video
 
 PIPELINE_CONFIG = "pipeline.yaml"
 PIPELINE_DECODER = "decoder"
-EMBEDDED = "embedded"
 
 STAGES = ("teacher", "decode", "refine", "export", "physics", "previews")
 """The stages, in order, as reported to ``on_stage`` and in ``report.json``."""
@@ -84,13 +84,13 @@ class LyraPipeline:
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
-    def from_pretrained(cls, path: str | Path = EMBEDDED, overrides: Sequence[str] = ()) -> LyraPipeline:
+    def from_pretrained(cls, path: str | Path = EMBEDDED_NAME, overrides: Sequence[str] = ()) -> LyraPipeline:
         """A pipeline from a folder written by :meth:`save_pretrained`, or "embedded" (the default).
 
         Raises:
             MissingWeightsError: the folder has no ``pipeline.yaml``.
         """
-        if str(path) == EMBEDDED and not Path(path).exists():
+        if is_embedded_name(path):
             return cls(load_generate_cfg(None, overrides))
         folder = Path(path)
         if not (folder / PIPELINE_CONFIG).is_file():
@@ -260,15 +260,9 @@ def _copy_cfg(cfg: GenerateCfg) -> GenerateCfg:
 
 def _load_decoder(weights: str, dynamic: bool, device: torch.device):
     from lyra_sim.models import load_decoder
-    from lyra_sim.models.embedded import (
-        embedded_decoder_dir,
-        embedded_dynamic_decoder_dir,
-    )
+    from lyra_sim.models.embedded import embedded_or_path
 
-    if weights == EMBEDDED and not Path(weights).exists():
-        folder = embedded_dynamic_decoder_dir() if dynamic else embedded_decoder_dir()
-    else:
-        folder = Path(weights)
+    folder = embedded_or_path(weights, dynamic)
     model = load_decoder(folder, device=device).eval()
     if dynamic and not model.cfg.time_embedding:
         raise InvalidInputError(f"{folder} is a static decoder; a dynamic scene needs a time-conditioned one "
@@ -414,7 +408,7 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
     result = export_scene(first.scene, staging, export_cfg, depth_views=depth, source=source, timed_depth=timed)
     files.update({k: v for k, v in result.files.items() if isinstance(v, Path)})
     if len(decoded) > 1:
-        from lyra_sim.pipeline.dynamic import write_time_sampled_gaussians
+        from lyra_sim.export.usd_dynamic import write_time_sampled_gaussians
 
         files["usd_dynamic"] = write_time_sampled_gaussians([d.scene for d in decoded], list(cfg.times), result.alignment,
                                                              staging / "scene_dynamic.usdc", static_world=result.files["usd"].name,
@@ -428,7 +422,8 @@ def _physics_check(files: dict[str, Path], cfg: GenerateCfg) -> dict:
     from dataclasses import asdict
 
     from lyra_sim.errors import ExportError
-    from lyra_sim.export.physics_check import check_world, moving_drop_test
+    from lyra_sim.export.drop_test import moving_drop_test
+    from lyra_sim.export.physics_check import check_world
 
     usd = files["usd"]
     result = check_world(usd).to_dict()

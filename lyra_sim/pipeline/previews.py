@@ -33,7 +33,7 @@ def write_contact_sheet(scene: GaussianScene, frames: torch.Tensor, cameras: Cam
         collider: a :class:`~lyra_sim.export.CollisionProxy` in the scene frame, or None.
         min_width: small frames are upsampled to at least this width for legibility.
     """
-    from lyra_sim.export.mesh_render import rasterize_depth
+    from lyra_sim.export.report import collider_over_renders
 
     idx = torch.linspace(0, len(cameras) - 1, min(views, len(cameras))).round().long()
     cams = Cameras(cameras.c2w[idx], cameras.K[idx], cameras.width, cameras.height)
@@ -50,11 +50,7 @@ def write_contact_sheet(scene: GaussianScene, frames: torch.Tensor, cameras: Cam
         rows_depth.append(colorize_depth(out.depth[0, ..., 0], out.alpha[0, ..., 0]))
     overlay = list(rows_rgb)
     if collider is not None and len(collider.faces):
-        depth, face = rasterize_depth(collider.vertices, collider.faces, cams)
-        hit = face >= 0
-        near, far = (float(torch.quantile(depth[hit][:1_000_000], q)) for q in (0.02, 0.98)) if hit.any() else (1.0, 2.0)
-        overlay = [torch.where(hit[i][..., None], 0.5 * rows_rgb[i] + 0.5 * colorize_depth(depth[i], near=near, far=far), rows_rgb[i])
-                   for i in range(len(cams))]
+        overlay = list(collider_over_renders(collider, cams, torch.stack(rows_rgb))[0])
     images = list(teacher.permute(0, 2, 3, 1)) + rows_rgb + rows_depth + overlay
     return write_png(contact_sheet(images, columns=len(cams)), path, overwrite=True)
 

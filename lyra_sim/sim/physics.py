@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lyra_sim.export.physics_check import physics_stage, simulate_trajectories
+from lyra_sim.export.physx_runner import physics_stage, simulate_trajectories
 from lyra_sim.sim.compose import ENV_ROOT, FLOOR_HEIGHT_ATTR
 
 

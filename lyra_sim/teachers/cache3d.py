@@ -29,11 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lyra_sim.cameras import Cameras
-from lyra_sim.cameras.rays import pixel_centers
+from lyra_sim.cameras import Cameras, project_points, unproject_depth
 from lyra_sim.errors import InvalidInputError
+from lyra_sim.render.mesh_zbuffer import rasterize_triangles
 from lyra_sim.teachers.forward_splat import splat_points
-from lyra_sim.teachers.triangle_zbuffer import rasterize_depth
 
 
 @dataclass
@@ -111,35 +110,6 @@ def reliable_depth_mask(depth: Tensor, window: int = 5, ratio_threshold: float =
     mean = F.avg_pool2d(d, window, stride=1, padding=pad, count_include_pad=False)
     ratio = (hi - lo) / mean.clamp(min=1e-12)
     return ((ratio < ratio_threshold) & (lo > 0)).reshape(shape)
-
-
-def unproject_depth(depth: Tensor, K: Tensor, c2w: Tensor) -> Tensor:
-    """World points of every pixel: ``c2w @ [depth * K^-1 (j + 0.5, i + 0.5, 1); 1]``.
-
-    Args:
-        depth: [H, W] z-depth.
-        K: [3, 3] intrinsics in pixels.
-        c2w: [4, 4] camera-to-world (OpenCV).
-
-    Returns:
-        [H, W, 3] points in the world (scene) frame.
-    """
-    H, W = depth.shape
-    pix = pixel_centers(W, H, device=depth.device, dtype=depth.dtype)
-    x = (pix[..., 0] - K[0, 2]) / K[0, 0]
-    y = (pix[..., 1] - K[1, 2]) / K[1, 1]
-    cam = torch.stack([x, y, torch.ones_like(x)], dim=-1) * depth[..., None]
-    return cam @ c2w[:3, :3].T.to(depth) + c2w[:3, 3].to(depth)
-
-
-def project_points(points: Tensor, w2c: Tensor, K: Tensor) -> tuple[Tensor, Tensor]:
-    """Points [..., 3] (world) -> (continuous pixel coordinates [..., 2], z-depth [...]) in one camera."""
-    cam = points @ w2c[:3, :3].T + w2c[:3, 3]
-    z = cam[..., 2]
-    zs = torch.where(z.abs() > 1e-12, z, torch.full_like(z, 1e-12))
-    u = K[0, 0] * cam[..., 0] / zs + K[0, 2]
-    v = K[1, 1] * cam[..., 1] / zs + K[1, 2]
-    return torch.stack([u, v], dim=-1), z
 
 
 def forward_warp(
@@ -237,7 +207,7 @@ def foreground_mesh_depth(
     tl, tr, bl, br = (uvz[a, b], uvz[a, b + 1], uvz[a + 1, b], uvz[a + 1, b + 1])
     ktl, ktr, kbl, kbr = (ok[a, b], ok[a, b + 1], ok[a + 1, b], ok[a + 1, b + 1])
     tris = torch.cat([torch.stack([tl, tr, bl], 1)[ktl & ktr & kbl], torch.stack([tr, br, bl], 1)[ktr & kbr & kbl]])
-    return rasterize_depth(tris, height, width)
+    return rasterize_triangles(tris, height, width)[0]
 
 
 class Cache3D:

@@ -10,36 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from lyra_sim.data import LyraScene
-from lyra_sim.data.sdg import Shard, generate_dataset, read_prompts
-from lyra_sim.errors import InvalidInputError
+from lyra_sim.data.sdg import generate_dataset
+from lyra_sim.io.shards import Shard
 from lyra_sim.teachers import ProceduralTeacher
 
 TINY = {"num_frames": 3, "width": 32, "height": 24, "trajectories": ("left", "up")}
 REPO = Path(__file__).resolve().parents[2]
-
-
-def test_shard_parsing_and_ownership():
-    assert Shard.parse(None) == Shard(0, 1)
-    s = Shard.parse("1/3")
-    assert [i for i in range(8) if s.owns(i)] == [1, 4, 7]
-    for bad in ("3/3", "-1/2", "1/0", "x", "1-2"):
-        with pytest.raises(InvalidInputError):
-            Shard.parse(bad)
-
-
-def test_read_prompts_skips_comments_and_rejects_empty(tmp_path):
-    f = tmp_path / "p.txt"
-    f.write_text("# header\na warehouse\n\n  a bedroom  # cosy\n")
-    assert read_prompts(f) == ["a warehouse", "a bedroom"]
-    f.write_text("# nothing\n\n")
-    with pytest.raises(InvalidInputError, match="no prompts"):
-        read_prompts(f)
-    with pytest.raises(InvalidInputError, match="not found"):
-        read_prompts(tmp_path / "missing.txt")
-    assert len(read_prompts(REPO / "configs" / "prompts" / "sdg_prompts.txt")) >= 300
 
 
 def test_two_shards_make_disjoint_halves_that_cover_the_run(tmp_path):
@@ -80,7 +57,7 @@ def test_killed_run_leaves_no_partial_scene_and_resumes(tmp_path):
     deadline = time.time() + 120
     # Kill it while a scene is half written: once one scene is done and the next one's temp exists.
     while time.time() < deadline and proc.poll() is None:
-        if (out / "000000" / "scene.json").exists() and list(out.glob(".*.tmp")):
+        if (out / "000000" / "scene.json").exists() and list(out.glob(".*.partial")):
             break
         time.sleep(0.005)
     assert proc.poll() is None, "the run finished before it could be interrupted; make the scenes bigger"
@@ -90,9 +67,9 @@ def test_killed_run_leaves_no_partial_scene_and_resumes(tmp_path):
     assert "000000" in done and len(done) < 6
     for name in done:  # every visible scene folder is complete
         assert LyraScene(out / name).trajectory_ids == [str(i) for i in range(6)]
-    assert list(out.glob(".*.tmp"))  # the half-written one is hidden
+    assert list(out.glob(".*.partial"))  # the half-written one is hidden
     subprocess.run(cmd, env=env, check=True)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [f"{i:06d}" for i in range(6)] + ["sdg_summary.json"]
-    assert not list(out.glob(".*.tmp"))
+    assert not list(out.glob(".*.partial"))
     summary = json.loads((out / "sdg_summary.json").read_text())
     assert summary["complete"] == 6 and [s["seed"] for s in summary["scenes"]] == list(range(6))

@@ -10,7 +10,6 @@ from sdg_fixtures import make_teacher_output
 from lyra_sim.data import (
     LatentStatistics,
     LyraScene,
-    atomic_scene_dir,
     write_scene,
     writer,
 )
@@ -138,14 +137,15 @@ def test_existing_scene_is_kept_unless_overwrite(tmp_path, monkeypatch):
     write_scene(second, dest, overwrite=True)
     assert LyraScene(dest).trajectory_ids == ["0", "1"]
     assert json.loads((dest / "scene.json").read_text())["description"]["seed"] == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene"]  # no .old or .tmp left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene"]  # no .old or .partial left
 
 
 def test_overwrite_refuses_a_folder_that_is_not_a_scene(tmp_path):
     precious = tmp_path / "home"
     precious.mkdir()
     (precious / "thesis.tex").write_text("do not delete")
-    with pytest.raises(DatasetError, match="does not look like a scene"), atomic_scene_dir(precious, overwrite=True):
-        pass
+    out = make_teacher_output(num_trajectories=1, T=3, H=8, W=8, seed=0)
+    with pytest.raises(DatasetError, match="does not look like a scene"):
+        write_scene(out, precious, overwrite=True)
     assert (precious / "thesis.tex").read_text() == "do not delete"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]

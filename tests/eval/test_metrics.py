@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from lyra_sim.cameras import Cameras, intrinsics_matrix
-from lyra_sim.eval import chamfer_fscore, depth_metrics, psnr, sample_mesh_points, ssim, unproject_depth, visible_points
+from lyra_sim.cameras import Cameras, depth_to_points, intrinsics_matrix
+from lyra_sim.eval import chamfer_fscore, depth_metrics, psnr, sample_mesh_points, ssim, visible_points
 from lyra_sim.eval.geometry import sample_triangle_points, triangles_in_box
 
 
@@ -96,7 +96,7 @@ def test_unprojection_and_visibility():
     K = intrinsics_matrix(20.0, 20.0, 8.0, 6.0)
     cams = Cameras(torch.eye(4)[None], K, 16, 12)
     depth = torch.full((1, 12, 16), 2.0)
-    pts = unproject_depth(depth, cams)
+    pts = depth_to_points(depth, cams)
     assert pts.shape == (192, 3) and torch.allclose(pts[:, 2], torch.full((192,), 2.0))
     assert float(pts[:, 0].min()) == pytest.approx((0.5 - 8) / 20 * 2)
     behind = pts + torch.tensor([0.0, 0.0, 1.0])  # occluded by the plane the depth map shows

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from lyra_sim.cameras import Cameras
+from lyra_sim.cameras import Cameras, depth_to_points
 from lyra_sim.data import LyraScene, find_scenes
 from lyra_sim.errors import MissingWeightsError, OutputExistsError
-from lyra_sim.eval import chamfer_fscore, unproject_depth
+from lyra_sim.eval import chamfer_fscore
 from lyra_sim.eval.runner import (
     EvalCfg,
     _visible_mesh_points,
@@ -48,7 +48,7 @@ def test_ground_truth_points_lie_on_the_teacher_depth(tiny_data):
     assert not torch.allclose(ref, torch.eye(4), atol=1e-3)
     cams = Cameras.cat([scene.load_cameras(t, reference=ref) for t in scene.trajectory_ids])
     depth = torch.cat([scene.load_depth(t) for t in scene.trajectory_ids])
-    seen = unproject_depth(depth, cams).float()
+    seen = depth_to_points(depth, cams).float()
     mesh = scene.load_meshes()[0][0]
     gt = _visible_mesh_points(mesh, ref, cams, depth, 60_000, torch.Generator().manual_seed(0))
     assert gt.shape[0] > 10_000

@@ -20,8 +20,8 @@ from lyra_sim.export import (
     write_nurec_usdz,
 )
 from lyra_sim.export.nurec import msgpack_pack, msgpack_unpack
-from lyra_sim.export.physics_check import validate_stage
 from lyra_sim.export.usd_physics import read_metadata, read_spawn_points
+from lyra_sim.export.usd_validation import validate_stage
 from lyra_sim.gaussians import GaussianScene, write_ply
 
 

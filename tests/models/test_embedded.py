@@ -15,7 +15,8 @@ import torch
 
 from lyra_sim.eval.runner import EvalCfg, evaluate
 from lyra_sim.models import parameter_count
-from lyra_sim.models.embedded import EMBEDDED_DECODER_DIR, MODEL_CARD, embedded_decoder_dir, load_embedded_decoder
+from lyra_sim.models.checkpoint import load_embedded_decoder
+from lyra_sim.models.embedded import EMBEDDED_DECODER_DIR, MODEL_CARD, embedded_decoder_dir
 
 REPO = Path(__file__).resolve().parents[2]
 EVAL_JSON = EMBEDDED_DECODER_DIR / "eval.json"

@@ -34,7 +34,7 @@ def moving_world(tmp_path_factory):
 def _bodies(path):
     from pxr import Usd
 
-    from lyra_sim.pipeline.dynamic import kinematic_bodies
+    from lyra_sim.export.usd_kinematic import kinematic_bodies
 
     return Usd.Stage.Open(str(path)), kinematic_bodies(Usd.Stage.Open(str(path)))
 
@@ -67,7 +67,7 @@ def test_each_time_gets_a_kinematic_collider_of_what_moves(moving_world):
 def test_stage_at_time_places_the_current_body_only(moving_world, tmp_path):
     from pxr import Usd, UsdGeom
 
-    from lyra_sim.pipeline.dynamic import stage_at_time
+    from lyra_sim.export.usd_kinematic import stage_at_time
 
     for t, expect in ((0.0, (0.0, -2000.0)), (1.0, (-1000.0, 0.0)), (0.4, (0.0, -2000.0))):
         stage, bodies = _bodies(stage_at_time(moving_world.out_dir / "scene_dynamic.usdc", t, tmp_path / f"at_{t}.usdc"))
@@ -84,14 +84,15 @@ def test_physx_finds_each_body_in_place_at_its_time_and_parked_at_another(moving
     room then)."""
     from pxr import Gf, Usd, UsdGeom, UsdPhysics
 
-    from lyra_sim.export.physics_check import _flattest_patch, simulate
-    from lyra_sim.pipeline.dynamic import stage_at_time
+    from lyra_sim.export.drop_test import flattest_patch
+    from lyra_sim.export.physx_runner import simulate
+    from lyra_sim.export.usd_kinematic import stage_at_time
 
     check = moving_world.report["physics_check"]["moving_colliders"]
     assert check["status"] == "passed" and {d["time"] for d in check["drops"]} == {0.0, 1.0}
     assert all(abs(d["final_z"] - d["expected_z"]) < 0.05 and d["expected_z"] > 0.3 for d in check["drops"])
     stage = Usd.Stage.Open(str(moving_world.out_dir / "scene_dynamic.usdc"))
-    (x, y), z, _ = _flattest_patch(*_mesh(stage, "/World/DynamicColliders/t_0p000/collider"), 0.06)
+    (x, y), z, _ = flattest_patch(*_mesh(stage, "/World/DynamicColliders/t_0p000/collider"), 0.06)
     finals = {}
     for t in (0.0, 1.0):
         path = stage_at_time(moving_world.out_dir / "scene_dynamic.usdc", t, tmp_path / f"probe_{t}.usda")

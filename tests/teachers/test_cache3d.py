@@ -7,15 +7,13 @@ import math
 import pytest
 import torch
 
-from lyra_sim.cameras import Cameras, camera_rays, intrinsics_matrix
+from lyra_sim.cameras import Cameras, camera_rays, intrinsics_matrix, project_points, unproject_depth
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.teachers.cache3d import (
     Cache3D,
     Cache3DCfg,
     forward_warp,
-    project_points,
     reliable_depth_mask,
-    unproject_depth,
 )
 from lyra_sim.teachers.forward_splat import splat_points
 from lyra_sim.teachers.procedural import ProceduralTeacher
@@ -27,7 +25,6 @@ from lyra_sim.teachers.procedural.scene import (
     SceneDescription,
 )
 from lyra_sim.teachers.procedural.shading import MaterialTable
-from lyra_sim.teachers.triangle_zbuffer import rasterize_depth
 
 
 def _K(H, W, fov=60.0):
@@ -216,22 +213,6 @@ def test_soft_z_test_lets_the_nearer_point_dominate():
     assert torch.allclose(flat.image[:, 2, 2], torch.tensor([0.5, 0, 0.5]))
     behind = splat_points(uv, -z, colours, 5, 5)
     assert not behind.mask.any()
-
-
-def test_rasterize_depth_covers_pixel_centres_with_perspective_correct_depth():
-    # A quad of the plane z = 2 + 0.1 x seen by a camera with f = 10, c = (5, 5), as two triangles.
-    K = intrinsics_matrix(10.0, 10.0, 5.0, 5.0)
-    corners = torch.tensor([[-0.8, -0.8], [0.8, -0.8], [-0.8, 0.8], [0.8, 0.8]])
-    pts = torch.cat([corners, (2 + 0.1 * corners[:, :1])], 1)
-    uv, z = project_points(pts, torch.eye(4), K)
-    v = torch.cat([uv, z[:, None]], 1)
-    zbuf = rasterize_depth(torch.stack([v[[0, 1, 2]], v[[1, 3, 2]]]), 10, 10)
-    covered = torch.isfinite(zbuf)
-    assert covered[2:8, 2:8].all() and not covered[0].any() and not covered[:, 0].any()
-    # Exact depth of the plane along each covered pixel ray: z = 2 / (1 - 0.1 * x_n).
-    xs = (torch.arange(10) + 0.5 - 5.0) / 10.0
-    expected = (2 / (1 - 0.1 * xs))[None].expand(10, 10)
-    assert torch.allclose(zbuf[covered], expected[covered], atol=1e-4)
 
 
 def test_time_aligned_sources_and_shape_checks():

@@ -16,7 +16,7 @@ from omni import ui
 from omni.kit.menu.utils import MenuItemDescription, add_menu_items, remove_menu_items
 
 from lyra_sim.errors import LyraSimError
-from lyra_sim.sim.generate_command import generate_argv, generate_unavailable
+from lyra_sim.sim.generate_command import generate_argv
 from lyra_sim.sim.open_stage import OpenStageWorld
 from lyra_sim.sim.randomize import RandomizationCfg
 
@@ -42,8 +42,7 @@ class LyraSimWorldExtension(omni.ext.IExt):
                 ui.Label("Prompt", width=90)
                 self._prompt = ui.StringField()
             ui.Button("Generate from prompt", clicked_fn=self.generate)
-            ui.Label(generate_unavailable() or "Generation runs `lyra-sim generate` in a separate process.",
-                     word_wrap=True)
+            ui.Label("Generation runs `lyra-sim generate` in a separate process.", word_wrap=True)
             with ui.HStack(height=22):
                 ui.Label("Robot", width=90)
                 self._robot = ui.StringField()
