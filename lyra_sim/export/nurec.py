@@ -38,6 +38,7 @@ from lyra_sim.export.usd_gaussians import (
     set_transform,
 )
 from lyra_sim.gaussians import GaussianScene
+from lyra_sim.io.archive import check_zip_members
 from lyra_sim.io.atomic import atomic_output
 
 NUREC_VERSION = "0.2.576"
@@ -303,6 +304,7 @@ def read_nurec_usdz(path: str | Path) -> GaussianScene:
             names = [n for n in zf.namelist() if n.endswith(".nurec")]
             if not names:
                 raise ExportError(f"{path}: no .nurec payload inside")
+            check_zip_members(zf, path, names[:1])
             raw = zf.read(names[0])
     except zipfile.BadZipFile as err:
         raise ExportError(f"{path}: not a USDZ/zip file ({err})") from None

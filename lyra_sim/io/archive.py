@@ -29,7 +29,7 @@ A Lyra depth frame (one float16 channel at 1280 x 704) is under 2 MiB; a pose ta
 
 
 def check_zip_members(
-    zf: zipfile.ZipFile, name: str | Path, members: Iterable[str] | None = None, cap: int = MAX_INFLATED_BYTES,
+    zf: zipfile.ZipFile, name: str | Path, members: Iterable[str] | None = None, cap: int | None = None,
     compressed_only: bool = False,
 ) -> None:
     """Raise if a member of ``zf`` declares more than ``cap`` uncompressed bytes.
@@ -39,7 +39,7 @@ def check_zip_members(
         name: what to call the archive in the message (its path).
         members: the member names about to be read; None: all of them. Unknown names are
             skipped (the caller reports them as missing).
-        cap: the limit in bytes. Defaults to :data:`MAX_INFLATED_BYTES`.
+        cap: the limit in bytes; None: :data:`MAX_INFLATED_BYTES` (read at call time). Defaults to None.
         compressed_only: only check members that are compressed (stored members are read
             byte for byte from disk). Defaults to False.
 
@@ -47,6 +47,7 @@ def check_zip_members(
         InvalidInputError: one line naming the archive, the member, its declared and
             compressed sizes, and the cap.
     """
+    cap = MAX_INFLATED_BYTES if cap is None else cap
     infos = zf.infolist() if members is None else [i for m in members if (i := _info(zf, m)) is not None]
     for info in infos:
         stored = info.compress_type == zipfile.ZIP_STORED
@@ -72,7 +73,7 @@ def _info(zf: zipfile.ZipFile, member: str) -> zipfile.ZipInfo | None:
         return None
 
 
-def check_zip_file(path: str | Path, cap: int = MAX_INFLATED_BYTES, compressed_only: bool = False) -> None:
+def check_zip_file(path: str | Path, cap: int | None = None, compressed_only: bool = False) -> None:
     """:func:`check_zip_members` on every member of the file at ``path``, if it is a zip.
 
     Files that are not zips (a ``.npy``, a legacy ``torch.save`` pickle) and unreadable zips
@@ -87,7 +88,7 @@ def check_zip_file(path: str | Path, cap: int = MAX_INFLATED_BYTES, compressed_o
         return
 
 
-def check_torch_file(path: str | Path, cap: int = MAX_INFLATED_BYTES) -> None:
+def check_torch_file(path: str | Path, cap: int | None = None) -> None:
     """Check a ``torch.save`` file (a zip of stored members) before ``torch.load`` reads it.
 
     ``torch.load`` inflates compressed members in full; ``torch.save`` never compresses, so a

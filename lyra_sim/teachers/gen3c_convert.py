@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 
 from lyra_sim.errors import InvalidInputError, MissingWeightsError, OutputExistsError
+from lyra_sim.io.archive import check_torch_file
 from lyra_sim.teachers.local_weights import PathLike
 
 GEN3C_ROPE_SCALE = (2.0, 1.0, 1.0)
@@ -325,6 +326,7 @@ def _first_file(root: Path, candidates) -> Path | None:
 
 
 def _load_checkpoint(path: Path) -> dict[str, Tensor]:
+    check_torch_file(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except RuntimeError:  # not a zip-format file: mmap is unavailable
@@ -366,6 +368,7 @@ def _convert_transformer(model_pt: Path, out: Path, diffusers, max_shard_size: s
 def _convert_vae(tok_dir: Path, out: Path, diffusers, cfg: dict) -> list[str]:
     jit = torch.jit.load(str(tok_dir / "autoencoder.jit"), map_location="cpu")
     state, dropped = map_cosmos_vae_state_dict({k: v.detach() for k, v in jit.state_dict().items()})
+    check_torch_file(tok_dir / "mean_std.pt")
     stats = torch.load(tok_dir / "mean_std.pt", map_location="cpu", weights_only=True)
     if isinstance(stats, Mapping):
         stats = (stats.get("mean"), stats.get("std"))
