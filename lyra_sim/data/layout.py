@@ -37,10 +37,10 @@ from lyra_sim.cameras import Cameras
 from lyra_sim.data.exr import read_exr_channel
 from lyra_sim.data.latents import LatentStatistics
 from lyra_sim.data.safe_pickle import load_array_pickle
-from lyra_sim.io.archive import check_zip_file, check_zip_members
 from lyra_sim.data.transforms import CropResize, intrinsics_to_matrix, relative_to
 from lyra_sim.data.video import count_video_frames, read_video_frames, video_size
 from lyra_sim.errors import DatasetError
+from lyra_sim.io.archive import check_zip_file, check_zip_members
 from lyra_sim.teachers.base import TriangleMesh
 
 FIELD_EXTENSIONS = {"rgb": "mp4", "latent": "pkl", "pose": "npz", "intrinsics": "npz", "depth": "zip", "mask": "zip"}

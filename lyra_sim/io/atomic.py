@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
@@ -81,9 +82,10 @@ _IMPORT_TIME = time.time()
 def process_start_time() -> float:
     """When this process started (seconds since the epoch).
 
-    Linux: from ``/proc`` (the kernel's start time). Elsewhere: when this module was first
-    imported, which is later than the real start, never earlier, so it only makes
-    :func:`remove_stale_partials` more careful.
+    Linux: from ``/proc`` (the kernel's start time; the boot time is given in whole seconds,
+    so this is up to 1 s early, which only makes :func:`remove_stale_partials` keep more).
+    Elsewhere: when this module was first imported, a little after the real start; the live-pid
+    check still keeps every folder of a live run on this host.
     """
     try:
         fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
@@ -143,8 +145,6 @@ def remove_stale_partials(path: str | Path) -> list[Path]:
             continue
         if modified >= started or (pid != os.getpid() and _pid_alive(pid)):
             continue
-        import shutil
-
         shutil.rmtree(entry, ignore_errors=True)
         if not entry.exists():
             removed.append(entry)
