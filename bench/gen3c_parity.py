@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             results["2_latent_stats"] = check_latent_stats(ckpt)
         if checks & {3, 4}:
             with tempfile.TemporaryDirectory(dir=args.out.parent if args.out.parent.exists() else None) as tmp:
-                converted = args.converted or convert_gen3c_checkpoint(ckpt, Path(tmp) / "gen3c")
+                converted = args.converted or convert_gen3c_checkpoint(ckpt, Path(tmp) / "gen3c", trust_torchscript=True)  # NVIDIA's files, also jit-loaded below
                 if 3 in checks:
                     f, hh, ww = (int(v) for v in args.vae_video.split(","))
                     results["3_tokenizer_parity"] = check_tokenizer(ckpt, converted, args.device, f, hh, ww)

@@ -37,6 +37,7 @@ from torch import Tensor
 
 from lyra_sim.cameras.cameras import Cameras, look_at, rigid_inverse
 from lyra_sim.errors import TrajectoryError
+from lyra_sim.io.archive import check_zip_file
 
 TrajectoryName = Literal["left", "right", "up", "down", "zoom_out", "zoom_in", "clockwise", "counterclockwise"]
 
@@ -203,6 +204,7 @@ def load_trajectory_npz(path: str | Path) -> Cameras:
     path = Path(path)
     if not path.is_file():
         raise TrajectoryError(f"{path}: trajectory file not found")
+    check_zip_file(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = {"w2c", "intrinsics", "image_height", "image_width"} - set(data.files)

@@ -41,6 +41,7 @@ from torch import Tensor
 
 from lyra_sim.codecs.base import CodecBase
 from lyra_sim.errors import InvalidInputError, MissingWeightsError
+from lyra_sim.io.archive import check_torch_file
 
 PathLike = str | os.PathLike
 
@@ -286,6 +287,7 @@ def load_latent_stats(stats: PathLike | Sequence[Tensor], channels: int) -> tupl
                 "nvidia/Cosmos-Tokenize1-CV8x8x8-720p folder (e.g. checkpoints/cosmos_predict1/"
                 "Cosmos-Tokenize1-CV8x8x8-720p/mean_std.pt), or pass latent_stats=None to use the VAE config's"
             )
+        check_torch_file(path)
         stats = torch.load(path, map_location="cpu", weights_only=True)
         if isinstance(stats, Mapping):
             stats = (stats.get("mean"), stats.get("std"))

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from lyra_sim.errors import DatasetError, InvalidInputError
+from lyra_sim.io.archive import check_torch_file
 
 COSMOS_SIGMA_DATA = 0.5
 
@@ -47,6 +48,7 @@ class LatentStatistics:
         path = Path(path)
         if not path.is_file():
             raise DatasetError(path, "latent statistics file is missing; it ships with the tokenizer checkpoint (mean_std.pt)")
+        check_torch_file(path)
         try:
             mean, std = torch.load(path, map_location="cpu", weights_only=True)
             return cls(mean.reshape(num_channels, -1), std.reshape(num_channels, -1), sigma_data)

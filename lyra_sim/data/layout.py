@@ -40,6 +40,7 @@ from lyra_sim.data.safe_pickle import load_array_pickle
 from lyra_sim.data.transforms import CropResize, intrinsics_to_matrix, relative_to
 from lyra_sim.data.video import count_video_frames, read_video_frames, video_size
 from lyra_sim.errors import DatasetError
+from lyra_sim.io.archive import check_zip_file, check_zip_members
 from lyra_sim.teachers.base import TriangleMesh
 
 FIELD_EXTENSIONS = {"rgb": "mp4", "latent": "pkl", "pose": "npz", "intrinsics": "npz", "depth": "zip", "mask": "zip"}
@@ -243,6 +244,7 @@ class LyraScene:
         path = self.root / MESH_FILE
         if not path.is_file():
             return [], None
+        check_zip_file(path)
         with np.load(path, allow_pickle=False) as npz:
             count = int(npz["count"])
             meshes = [
@@ -311,6 +313,7 @@ class LyraScene:
         cache_key = (trajectory, field)
         if cache_key not in self._tables:
             path = self.path(trajectory, field)
+            check_zip_file(path)
             try:
                 with np.load(path, allow_pickle=False) as npz:
                     data, inds = np.asarray(npz["data"]), np.asarray(npz["inds"]).astype(np.int64).reshape(-1)
@@ -340,6 +343,7 @@ class LyraScene:
         path = self.path(trajectory, field)
         out = []
         with self._open_zip(trajectory, field) as zf:
+            check_zip_members(zf, path, [f"{i:05d}.{ext}" for i in idx.tolist()])
             for i in idx.tolist():
                 member = f"{i:05d}.{ext}"
                 try:

@@ -24,6 +24,7 @@ import torch
 
 from lyra_sim.errors import LyraSimError
 from lyra_sim.io import atomic_directory, atomic_output
+from lyra_sim.io.archive import check_torch_file
 from lyra_sim.models import save_decoder
 
 CHECKPOINTS = "checkpoints"
@@ -93,6 +94,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     file = path / TRAINER_FILE if path.is_dir() else path
     if not file.is_file():
         raise LyraSimError(f"{path}: not a training checkpoint (no {TRAINER_FILE}); pass a checkpoints/step_* folder")
+    check_torch_file(file)
     try:
         state = torch.load(file, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - pickle refusals and corrupt files alike

@@ -38,6 +38,7 @@ from lyra_sim.export.usd_gaussians import (
     set_transform,
 )
 from lyra_sim.gaussians import GaussianScene
+from lyra_sim.io.archive import check_zip_members
 from lyra_sim.io.atomic import atomic_output
 
 NUREC_VERSION = "0.2.576"
@@ -218,15 +219,27 @@ def payload_to_scene(payload: dict) -> GaussianScene:
 
 
 # ------------------------------------------------------------------------------- USDZ
-def write_nurec_usdz(scene: GaussianScene, path: str | Path, transform=None, overwrite: bool = False) -> Path:
-    """Write ``scene`` as a NuRec USDZ; ``transform`` [4, 4] maps its frame to the Z-up stage."""
+def write_nurec_usdz(
+    scene: GaussianScene, path: str | Path, transform=None, overwrite: bool = False, final_name: str | None = None,
+) -> Path:
+    """Write ``scene`` as a NuRec USDZ; ``transform`` [4, 4] maps its frame to the Z-up stage.
+
+    The payload inside is named after the package (``scene.nurec.usdz`` holds
+    ``scene_nurec.nurec``), so the same scene always gives the same bytes.
+
+    Args:
+        final_name: the file name the package will end up with, when ``path`` is a temporary
+            file renamed into place afterwards (the payload must not carry the temporary
+            name, or no two exports would be identical). None: ``path``'s own name.
+    """
     from pxr import Gf, Sdf, UsdVol
 
     path = Path(path)
-    if path.suffix.lower() != ".usdz":
+    name = final_name or path.name
+    if path.suffix.lower() != ".usdz" or not name.lower().endswith(".usdz"):
         raise ExportError(f"{path}: a NuRec package must be a .usdz file")
     check_exportable(scene)
-    stem = path.name[: -len(".usdz")].replace(".", "_")
+    stem = name[: -len(".usdz")].replace(".", "_")
     buf = io.BytesIO()
     with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=0, mtime=0) as gz:
         gz.write(msgpack_pack(nurec_payload(scene)))
@@ -303,6 +316,7 @@ def read_nurec_usdz(path: str | Path) -> GaussianScene:
             names = [n for n in zf.namelist() if n.endswith(".nurec")]
             if not names:
                 raise ExportError(f"{path}: no .nurec payload inside")
+            check_zip_members(zf, path, names[:1])
             raw = zf.read(names[0])
     except zipfile.BadZipFile as err:
         raise ExportError(f"{path}: not a USDZ/zip file ({err})") from None

@@ -264,7 +264,7 @@ def export_scene(
             from lyra_sim.export.nurec import write_nurec_usdz
 
             with outputs.file("scene.nurec.usdz") as tmp:
-                write_nurec_usdz(scene, tmp, alignment.sim_from_scene, overwrite=True)
+                write_nurec_usdz(scene, tmp, alignment.sim_from_scene, overwrite=True, final_name="scene.nurec.usdz")
             files["nurec"] = out_dir / "scene.nurec.usdz"
         if cfg.previews and proxy_scene is not None and views is not None:
             with outputs.file("report.png") as tmp:

@@ -4,13 +4,22 @@ Every lyra-sim writer goes through :func:`atomic_output`: the data is written to
 file in the destination directory and renamed over the destination only once it is complete,
 so an interrupted run never leaves a half-written PLY/PNG/USD behind, and an existing file is
 only replaced when the caller asked for it.
+
+A run that is killed (SIGKILL, power loss) cannot clean up, so :func:`atomic_directory` names its
+staging folder ``.<out>.<host>-<pid>.<random>.partial`` and, on the next run of the same output,
+removes the ones left by dead runs (:func:`remove_stale_partials`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
+import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -67,14 +76,90 @@ def _umask() -> int:
     return mask
 
 
+_IMPORT_TIME = time.time()
+
+
+def process_start_time() -> float:
+    """When this process started (seconds since the epoch).
+
+    Linux: from ``/proc`` (the kernel's start time; the boot time is given in whole seconds,
+    so this is up to 1 s early, which only makes :func:`remove_stale_partials` keep more).
+    Elsewhere: when this module was first imported, a little after the real start; the live-pid
+    check still keeps every folder of a live run on this host.
+    """
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[19])  # field 22 (starttime), counted after "pid (comm)"
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return _IMPORT_TIME
+
+
+def _host_tag() -> str:
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _owner_tag() -> str:
+    """``<host>-<pid>``: who owns a staging folder, written into its name."""
+    return f"{_host_tag()}-{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    except OSError:
+        return True  # cannot tell: keep the folder
+    return True
+
+
+def remove_stale_partials(path: str | Path) -> list[Path]:
+    """Remove the staging folders that killed runs of ``path`` left behind; return them.
+
+    A sibling ``.<name>.<host>-<pid>.<random>.partial`` of ``path`` is removed only when all hold:
+    it was made on this host, its process is not alive, and it was last modified before this
+    process started (so it cannot be a folder a live run is filling, even one whose pid was
+    reused). Staging folders of other outputs, of other hosts, of live runs, and those named
+    without an owner (written before owners were recorded) are left alone.
+    """
+    path = Path(path)
+    parent = path.absolute().parent
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(?P<host>[0-9a-f]{{8}})-(?P<pid>\d+)\.[A-Za-z0-9_]+\.partial")
+    started, host, removed = process_start_time(), _host_tag(), []
+    try:
+        candidates = list(parent.iterdir())
+    except OSError:
+        return removed
+    for entry in candidates:
+        match = pattern.fullmatch(entry.name)
+        if match is None or match["host"] != host or not entry.is_dir() or entry.is_symlink():
+            continue
+        pid = int(match["pid"])
+        try:
+            modified = entry.stat().st_mtime
+        except OSError:
+            continue
+        if modified >= started or (pid != os.getpid() and _pid_alive(pid)):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        if not entry.exists():
+            removed.append(entry)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | Path, overwrite: bool = False,
                      check_replaceable: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """Yield an empty staging folder next to ``path``; it becomes ``path`` on success.
 
-    Everything a run writes goes into the staging folder (``.<name>.<random>.partial``), so an
+    Everything a run writes goes into the staging folder (``.<name>.<host>-<pid>.<random>.partial``), so an
     error (or Ctrl-C) leaves no half-written output: the staging folder is removed and ``path``
-    is untouched. An existing empty folder counts as no output. An existing non-empty ``path``
+    is untouched. Staging folders that killed runs of the same ``path`` left behind are removed
+    first (:func:`remove_stale_partials`). An existing empty folder counts as no output. An existing non-empty ``path``
     is an :class:`OutputExistsError` up front unless ``overwrite``; then the old folder is swapped
     out only once the new one is complete (and put back if the swap fails).
 
@@ -110,7 +195,8 @@ def atomic_directory(path: str | Path, overwrite: bool = False,
     parent = path.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=parent))
+        remove_stale_partials(path)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.{_owner_tag()}.", suffix=".partial", dir=parent))
     except OSError as err:
         raise InvalidInputError(f"cannot write to {parent}: {err.strerror or err}; choose another output folder") from None
     try:

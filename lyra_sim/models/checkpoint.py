@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from lyra_sim.errors import LyraSimError, MissingWeightsError
+from lyra_sim.io.archive import check_torch_file
 from lyra_sim.io.atomic import check_writable
 from lyra_sim.models.config import DecoderCfg, load_decoder_cfg
 from lyra_sim.models.decoder import LatentGaussianDecoder
@@ -143,6 +144,7 @@ def load_lyra_checkpoint(path: str | Path, cfg: DecoderCfg | str | Path, device:
             f"{path}: Lyra checkpoint not found; download lyra_static.pt / lyra_dynamic.pt from the "
             "nvidia/Lyra model page and pass its local path"
         )
+    check_torch_file(path)
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - pickle refusals and corrupt files alike

@@ -55,7 +55,7 @@ GEN3C_LAYOUT = (
     "vae/diffusion_pytorch_model.safetensors",
 )
 GEN3C_HINT = (
-    "Convert GEN3C's release with `lyra-sim convert-gen3c CKPT_DIR DIR` (CKPT_DIR: nvidia/GEN3C-Cosmos-7B's "
+    "Convert GEN3C's release with `lyra-sim convert-gen3c --trust-torchscript CKPT_DIR DIR` (CKPT_DIR: nvidia/GEN3C-Cosmos-7B's "
     "model.pt and nvidia/Cosmos-Tokenize1-CV8x8x8-720p's autoencoder.jit + mean_std.pt), put a depth model in "
     "DIR/depth/ (MoGe: `huggingface-cli download Ruicheng/moge-vitl model.pt --local-dir DIR/depth`; or "
     "depth-anything/Depth-Anything-V2-Metric-Indoor-Large-hf) and, for prompts not cached in "

@@ -1,7 +1,10 @@
 """Convert GEN3C's released checkpoint to diffusers-format folders, by key mapping.
 
 GEN3C ships ``Gen3C-Cosmos-7B/model.pt`` (cosmos_predict1's ``net.*`` keys) and uses the
-TorchScript tokenizer ``Cosmos-Tokenize1-CV8x8x8-720p/{autoencoder.jit, mean_std.pt}``. diffusers
+TorchScript tokenizer ``Cosmos-Tokenize1-CV8x8x8-720p/{autoencoder.jit, mean_std.pt}``.
+``model.pt`` and ``mean_std.pt`` are read with ``torch.load(weights_only=True)``; the tokenizer's
+weights can only be reached through ``torch.jit.load``, which deserialises code stored in the
+file, so it is loaded only with ``trust_torchscript=True`` (CLI: ``--trust-torchscript``). diffusers
 has the same architectures (``CosmosTransformer3DModel``, ``AutoencoderKLCosmos``) under other
 names; this module renames every tensor, refuses keys it does not know (listing them), checks
 that every parameter of the target model was filled with the right shape, and writes::
@@ -36,6 +39,7 @@ import torch
 from torch import Tensor
 
 from lyra_sim.errors import InvalidInputError, MissingWeightsError, OutputExistsError
+from lyra_sim.io.archive import check_torch_file
 from lyra_sim.teachers.local_weights import PathLike
 
 GEN3C_ROPE_SCALE = (2.0, 1.0, 1.0)
@@ -271,6 +275,7 @@ def convert_gen3c_checkpoint(
     overwrite: bool = False,
     vae_config: Mapping | None = None,
     max_shard_size: str = "5GB",
+    trust_torchscript: bool = False,
 ) -> Path:
     """Write diffusers-format ``transformer/`` and ``vae/`` folders from GEN3C's released files.
 
@@ -281,13 +286,17 @@ def convert_gen3c_checkpoint(
         vae_config: ``AutoencoderKLCosmos`` hyper-parameters of the tokenizer; None: CV8x8x8
             (:data:`COSMOS_CV8X8X8_VAE_CONFIG`). Defaults to None.
         max_shard_size: safetensors shard size of the DiT. Defaults to "5GB".
+        trust_torchscript: load the tokenizer's ``autoencoder.jit`` with ``torch.jit.load``, which
+            runs code stored in the file: only for files from a source you trust (NVIDIA's
+            ``nvidia/Cosmos-Tokenize1-CV8x8x8-720p``). Defaults to False (refused, nothing read).
 
     Returns:
         ``out_dir``.
 
     Raises:
         MissingWeightsError: a source file is missing (the message lists the expected layout).
-        InvalidInputError: unknown keys (listed), missing tensors or wrong shapes.
+        InvalidInputError: unknown keys (listed), missing tensors or wrong shapes; or
+            ``trust_torchscript`` is False.
         OutputExistsError: ``out_dir`` exists and ``overwrite`` is False.
     """
     src = Path(ckpt_dir).expanduser()
@@ -303,6 +312,12 @@ def convert_gen3c_checkpoint(
         raise MissingWeightsError(f"GEN3C checkpoint: {src} lacks {', '.join(missing)}. {CKPT_LAYOUT_HINT}")
     if dst.exists() and not overwrite:
         raise OutputExistsError(dst)
+    if not trust_torchscript:
+        raise InvalidInputError(
+            f"{tok_dir / 'autoencoder.jit'} is TorchScript: loading it runs code stored in the file, so lyra-sim "
+            "loads it only when told to; if it came from a source you trust (nvidia/Cosmos-Tokenize1-CV8x8x8-720p), "
+            "pass --trust-torchscript (Python: trust_torchscript=True)"
+        )
 
     import diffusers  # slow import, paid only by users of real teachers
 
@@ -325,6 +340,7 @@ def _first_file(root: Path, candidates) -> Path | None:
 
 
 def _load_checkpoint(path: Path) -> dict[str, Tensor]:
+    check_torch_file(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except RuntimeError:  # not a zip-format file: mmap is unavailable
@@ -364,8 +380,11 @@ def _convert_transformer(model_pt: Path, out: Path, diffusers, max_shard_size: s
 
 
 def _convert_vae(tok_dir: Path, out: Path, diffusers, cfg: dict) -> list[str]:
+    # Only reached with trust_torchscript=True (checked in convert_gen3c_checkpoint).
+    check_torch_file(tok_dir / "autoencoder.jit")
     jit = torch.jit.load(str(tok_dir / "autoencoder.jit"), map_location="cpu")
     state, dropped = map_cosmos_vae_state_dict({k: v.detach() for k, v in jit.state_dict().items()})
+    check_torch_file(tok_dir / "mean_std.pt")
     stats = torch.load(tok_dir / "mean_std.pt", map_location="cpu", weights_only=True)
     if isinstance(stats, Mapping):
         stats = (stats.get("mean"), stats.get("std"))

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from lyra_sim.errors import InvalidInputError, MissingWeightsError
+from lyra_sim.io.archive import check_torch_file
 from lyra_sim.teachers.local_weights import WEIGHT_FILES, PathLike, require_local_dir
 
 COSMOS_NEGATIVE_PROMPT = (
@@ -85,6 +86,7 @@ class TextEmbeddingCache:
             return self._memory[prompt]
         path = self.path(prompt)
         if path is not None and path.is_file():
+            check_torch_file(path)
             data = torch.load(path, map_location="cpu", weights_only=True)
             if data.get("prompt") == prompt and data["embedding"].shape[0] == self.max_length:
                 self._memory[prompt] = data["embedding"].float()

@@ -47,7 +47,7 @@ TEACHERS: dict[str, TeacherInfo] = {
                          summary="GEN3C (Cosmos 7B video DiT) from local weights: an image or prompt rendered along camera paths"),
 }
 
-GEN3C_LAYOUT = ("DIR/transformer/ and DIR/vae/ (made by `lyra-sim convert-gen3c CKPT_DIR DIR` from the released "
+GEN3C_LAYOUT = ("DIR/transformer/ and DIR/vae/ (made by `lyra-sim convert-gen3c --trust-torchscript CKPT_DIR DIR` from the released "
                 "Gen3C-Cosmos-7B model.pt and Cosmos-Tokenize1-CV8x8x8-720p), DIR/depth/ (MoGe or a transformers "
                 "Depth Anything / ZoeDepth folder), and for new prompts DIR/text_encoder/ (google-t5/t5-11b)")
 

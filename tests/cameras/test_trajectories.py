@@ -18,7 +18,7 @@ from lyra_sim.cameras import (
     save_trajectory_npz,
     trajectory_positions,
 )
-from lyra_sim.errors import OutputExistsError, TrajectoryError
+from lyra_sim.errors import InvalidInputError, OutputExistsError, TrajectoryError
 from lyra_sim.gaussians.quaternions import quat_to_rotmat
 
 N = 9
@@ -310,3 +310,24 @@ def test_load_missing_and_unreadable_files(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(TrajectoryError):
         load_trajectory_npz(empty)
+
+
+def test_npz_zip_bomb_is_refused_with_exit_2(tmp_path, capsys):
+    from zip_bomb import write_zip_bomb  # tests/io, on sys.path through conftest
+
+    from lyra_sim.cli import main
+    from lyra_sim.gaussians import GaussianScene, write_ply
+
+    path = tmp_path / "traj.npz"
+    write_zip_bomb(path, "w2c.npy")
+    with pytest.raises(InvalidInputError, match=r"traj.npz: member 'w2c.npy' declares 2,147,483,648 bytes"):
+        load_trajectory_npz(path)
+    # The CLI says it in one line, exit code 2.
+    n = 20
+    scene = GaussianScene.from_rgb(torch.randn(n, 3), torch.randn(n, 4), torch.full((n, 3), 0.05), torch.rand(n), torch.rand(n, 3))
+    write_ply(scene, tmp_path / "s.ply")
+    capsys.readouterr()
+    rc = main(["render", str(tmp_path / "s.ply"), "--trajectory", str(path), "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "w2c.npy' declares 2,147,483,648 bytes" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o").exists()

@@ -13,13 +13,8 @@ import numpy as np
 import torch
 
 from lyra_sim.cameras import intrinsics_matrix, lyra_trajectories
-from lyra_sim.data.exr import encode_exr
 from lyra_sim.teachers.base import TeacherOutput, TrajectoryVideo, TriangleMesh
 
-try:  # write the fixture's EXRs with the reference library when it is there
-    import OpenEXR
-except ImportError:
-    OpenEXR = None
 
 
 def smooth_frames(num_frames: int, height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -36,10 +31,10 @@ def smooth_frames(num_frames: int, height: int, width: int, seed: int = 0) -> np
 
 
 def exr_bytes(depth: np.ndarray) -> bytes:
-    """A half-float 'Z' EXR as ViPE writes them (OpenEXR library, ZIP) or with our encoder."""
+    """A half-float 'Z' EXR as ViPE writes them (OpenEXR library, ZIP), not through lyra_sim."""
+    import OpenEXR
+
     depth = depth.astype(np.float16)
-    if OpenEXR is None:
-        return encode_exr({"Z": depth})
     buf = io.BytesIO()
     OpenEXR.File({"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}, {"Z": depth}).write(buf)
     return buf.getvalue()

@@ -1,6 +1,7 @@
 """Read a scene written by hand in Lyra's original SDG layout; clear errors when it is broken."""
 
 import shutil
+import time
 import zipfile
 
 import imageio.v2 as imageio
@@ -8,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 from sdg_fixtures import write_original_scene
+from zip_bomb import write_zip_bomb
 
 from lyra_sim.data import LatentStatistics, LyraScene, find_scenes
-from lyra_sim.errors import DatasetError
+from lyra_sim.errors import DatasetError, InvalidInputError
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -134,3 +136,23 @@ def test_not_a_scene(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match="no trajectory folders"):
         LyraScene(tmp_path / "empty")
+
+
+def test_zip_bombs_are_refused_before_inflating(original_scene):
+    # A depth zip of a few KB whose frame declares 2 GiB: refused from the zip's directory, in
+    # well under a second (it took 62 s and 4.45 GB before the cap).
+    root = original_scene.root
+    depth = root / "0" / "depth" / "00042.zip"
+    with zipfile.ZipFile(root / "1" / "depth" / "00042.zip") as zf:
+        frame = zf.read("00000.exr")
+    write_zip_bomb(depth, "00003.exr", extra={"00000.exr": frame})
+    assert LyraScene(root).load_depth("0", [0]).shape[0] == 1  # the honest frame still reads
+    scene = LyraScene(root)
+    start = time.perf_counter()
+    with pytest.raises(InvalidInputError, match=r"00042.zip: member '00003.exr' declares 2,147,483,648 bytes"):
+        scene.load_depth("0", [0, 3])
+    assert time.perf_counter() - start < 1.0
+    # A pose table (.npz) the same way.
+    write_zip_bomb(root / "1" / "pose" / "00042.npz", "data.npy")
+    with pytest.raises(InvalidInputError, match="'data.npy' declares"):
+        LyraScene(root).load_c2w("1", [0])

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lyra_sim.data.safe_pickle import load_array_pickle
-from lyra_sim.errors import DatasetError
+from lyra_sim.errors import DatasetError, InvalidInputError
 
 
 class _Payload:
@@ -82,3 +82,35 @@ def test_missing_and_corrupt_files(tmp_path):
     torch.save({"a": torch.zeros(2)}, tmp_path / "dict.pkl")
     with pytest.raises(DatasetError, match="expected one numpy array"):
         load_array_pickle(tmp_path / "dict.pkl")
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_plain_pickled_array_is_refused_clearly(tmp_path, protocol):
+    # Before: protocol 2 failed with "truth value of an array is ambiguous", 4 and 5 with
+    # "Unsupported operand 149".
+    path = tmp_path / "plain.pkl"
+    path.write_bytes(pickle.dumps(np.arange(6.0).reshape(2, 3), protocol=protocol))
+    with pytest.raises(DatasetError) as info:
+        load_array_pickle(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: unsafe or unsupported latent file: a plain Python pickle (protocol {protocol}")
+    assert "torch.save(array, path)" in msg and "ambiguous" not in msg and "operand" not in msg
+
+
+def test_torch_save_at_protocol_4_and_npy_are_refused_clearly(tmp_path):
+    torch.save(np.zeros((1, 2, 3), np.float32), tmp_path / "p4.pkl", pickle_protocol=4)
+    with pytest.raises(DatasetError, match=r"unsafe or unsupported latent file: torch.save wrote it with pickle protocol 4"):
+        load_array_pickle(tmp_path / "p4.pkl")
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    with pytest.raises(DatasetError, match=r"unsafe or unsupported latent file: a .npy file"):
+        load_array_pickle(tmp_path / "a.npy")
+    torch.save(np.zeros((1, 2, 3), np.float32), tmp_path / "legacy.pkl", _use_new_zipfile_serialization=False)
+    assert load_array_pickle(tmp_path / "legacy.pkl").shape == (1, 2, 3)  # the legacy format at protocol 2 still reads
+
+
+def test_latent_zip_bomb_is_refused_before_inflating(tmp_path):
+    from zip_bomb import write_zip_bomb  # tests/io, on sys.path through conftest
+
+    write_zip_bomb(tmp_path / "bomb.pkl", "archive/data.pkl")
+    with pytest.raises(InvalidInputError, match="'archive/data.pkl' declares 2,147,483,648 bytes"):
+        load_array_pickle(tmp_path / "bomb.pkl")

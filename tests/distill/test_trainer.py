@@ -189,7 +189,7 @@ def test_two_process_ddp_gives_identical_weights(tiny_data, tmp_path):
            f"data.roots=[{tiny_data}]", "stages.0.steps=3", "stages.1.steps=1", "checkpoint_every=2", "stages.0.batch_size=2"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    r0, r1 = torch.load(dump / "rank0.pt"), torch.load(dump / "rank1.pt")
+    r0, r1 = (torch.load(dump / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert r0["world"] == r1["world"] == 2
     assert r0["state"].keys() == r1["state"].keys()
     assert all(torch.equal(r0["state"][k], r1["state"][k]) for k in r0["state"])

@@ -22,6 +22,7 @@ from lyra_sim.export import (
     write_glb,
     write_obj,
 )
+from lyra_sim.export.mesh_io import Z_UP_TO_Y_UP
 from lyra_sim.export.usd_gaussians import new_stage
 from lyra_sim.export.usd_physics import author_collider
 
@@ -143,8 +144,16 @@ def test_obj_and_glb_files(tmp_path):
     assert (magic, version, length) == (b"glTF", 2, len(data))
     jlen = struct.unpack("<I", data[12:16])[0]
     gltf = json.loads(data[20 : 20 + jlen])
-    assert gltf["accessors"][0]["count"] == 8 and gltf["accessors"][1]["count"] == 36
-    trimesh = pytest.importorskip("trimesh", reason="trimesh (test-only) cross-checks the GLB")
+    (prim,) = gltf["meshes"][0]["primitives"]
+    position, index = gltf["accessors"][prim["attributes"]["POSITION"]], gltf["accessors"][prim["indices"]]
+    assert (position["count"], position["componentType"], position["type"]) == (8, 5126, "VEC3")  # float32
+    assert (index["count"], index["componentType"], prim["mode"]) == (36, 5125, 4)  # uint32 triangles
+    assert gltf["nodes"] == [{"name": "collider", "mesh": 0, "matrix": [float(x) for x in Z_UP_TO_Y_UP]}]
+    assert data == write_glb(v, f, tmp_path / "again.glb").read_bytes()  # reproducible
+    assert (tmp_path / "c.obj").read_text().splitlines()[:2] == [
+        "# lyra-sim collider: 8 vertices, 12 triangles, Z up, metres", f"v {v[0, 0]:.6f} {v[0, 1]:.6f} {v[0, 2]:.6f}"]
+    import trimesh
+
     loaded = trimesh.load(tmp_path / "c.glb", force="mesh")
     assert len(loaded.vertices) == 8 and len(loaded.faces) == 12
     # glTF is Y-up: our Z-up cube's top (z = 1) becomes y = 1.

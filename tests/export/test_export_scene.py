@@ -3,6 +3,7 @@
 import gzip
 import json
 import math
+import shutil
 import zipfile
 
 import numpy as np
@@ -95,6 +96,16 @@ def test_usdz_world_is_one_valid_package(tmp_path, room_scene, room_views, room_
     cfg = quick_cfg(usd_format="usdz", previews=False, nurec=True)
     cfg.collider.write_glb = False
     export_scene(room_scene, tmp_path, cfg, room_views, SourceFrame.from_teacher(room_output))
+    # Reproducible: a second export gives the same bytes; the NuRec payload is named after the
+    # package, not after the temporary file it was written to before the rename.
+    again = tmp_path / "again"
+    export_scene(room_scene, again, cfg, room_views, SourceFrame.from_teacher(room_output))
+    for name in ("scene.nurec.usdz", "collider.obj"):  # (scene.usdz: USD's packager stamps the time)
+        assert (again / name).read_bytes() == (tmp_path / name).read_bytes(), name
+    with zipfile.ZipFile(tmp_path / "scene.nurec.usdz") as zf:
+        assert zf.namelist() == ["default.usda", "scene_nurec.nurec", "gauss.usda"]
+        assert b"./scene_nurec.nurec" in zf.read("gauss.usda")
+    shutil.rmtree(again)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["collider.obj", "report.json", "scene.nurec.usdz", "scene.usdz"]
     assert len(read_nurec_usdz(tmp_path / "scene.nurec.usdz")) == len(room_scene)
     with zipfile.ZipFile(tmp_path / "scene.usdz") as zf:
@@ -227,3 +238,13 @@ def test_config_overrides():
     for bad in (["collider.nope=1"], ["collider=1"], ["spawn.num_points=many"], ["previews=3"], ["novalue"]):
         with pytest.raises(InvalidInputError):
             apply_overrides(ExportCfg(), bad)
+
+
+def test_nurec_reader_refuses_a_zip_bomb(tmp_path):
+    from zip_bomb import write_zip_bomb  # tests/io, on sys.path through conftest
+
+    from lyra_sim.errors import InvalidInputError
+
+    write_zip_bomb(tmp_path / "bomb.nurec.usdz", "scene_nurec.nurec", extra={"default.usda": b"#usda 1.0\n"})
+    with pytest.raises(InvalidInputError, match="'scene_nurec.nurec' declares 2,147,483,648 bytes"):
+        read_nurec_usdz(tmp_path / "bomb.nurec.usdz")
