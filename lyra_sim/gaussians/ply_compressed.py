@@ -115,7 +115,7 @@ def decode_compressed(header: PlyHeader):
     k, sh_names = (1, ["f_dc_0", "f_dc_1", "f_dc_2"]) if sh_el is None else _sh_order(header, sh_el)
     sh = np.zeros((n, k * 3))
     sh[:, :3] = (rgb - 0.5) / C0
-    if sh_el is not None:
+    if sh_el is not None and k > 1:  # an "sh" element without f_rest_* (degree 0) has nothing to read
         q = _read_columns(header, sh_el, sh_names[3:]).astype(np.float64)
         t = np.where(q == 0, 0.0, np.where(q == 255, 1.0, (q + 0.5) / 256.0))
         sh[:, 3:] = (t - 0.5) * 8.0
