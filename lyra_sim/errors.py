@@ -48,6 +48,26 @@ class PlyValueError(PlyError):
     """The data holds values that are not a valid Gaussian (NaN, inf, zero quaternion)."""
 
 
+class SplatFileError(LyraSimError):
+    """A non-PLY splat file (antimatter15 ``.splat``, Niantic ``.spz``) cannot be read as 3D Gaussians:
+    truncated, corrupt, an impossible header, or values that are not a valid Gaussian.
+
+    Attributes:
+        path: the file.
+        problem: what is wrong with it, in one sentence.
+    """
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class UnsupportedFormatError(InvalidInputError):
+    """A file in a format lyra-sim recognises but does not read (KSPLAT, SOG, glTF, USD, an image,
+    ...) or does not recognise at all; the message names the format and what to do."""
+
+
 class OutputExistsError(LyraSimError, FileExistsError):
     """An output file exists and overwriting it was not asked for."""
 

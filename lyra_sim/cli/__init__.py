@@ -4,7 +4,8 @@ Subcommands, one module each (its parser in ``add_parser``, its handler in ``run
     generate a prompt / image / video -> a simulation-ready world (teacher, decoder, export, previews)
     render   fly-through PNG frames, an MP4 and a contact sheet of a 3DGS PLY
     sdg      synthetic training data: a teacher renders prompts into Lyra-layout scenes
-    info     what a 3DGS PLY holds: count, SH degree, bounds, opacity and scale statistics
+    info     what a 3DGS file holds: format, count, SH degree, bounds, opacity and scale statistics
+    convert  a 3DGS file between PLY, SuperSplat compressed PLY, antimatter15 .splat and Niantic .spz
     train    self-distil the latent Gaussian decoder from teacher scenes (stages, checkpoints, DDP)
     eval     score a decoder on held-out scenes: PSNR/SSIM/LPIPS, depth AbsRel, Chamfer/F-score
     export   a 3DGS PLY -> a simulation-ready USD scene (Gaussians, collider, gravity, scale, spawn points)
@@ -40,6 +41,7 @@ COMMAND_MODULES = (
     "generate",
     "convert_lyra",
     "info",
+    "convert",
 )
 """Modules of :mod:`lyra_sim.cli`, one per subcommand, in the order ``--help`` lists them."""
 

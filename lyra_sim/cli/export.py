@@ -12,7 +12,7 @@ from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, loa
 def add_parser(sub) -> argparse.ArgumentParser:
     """Add ``lyra-sim export`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     e = sub.add_parser("export", help="turn a 3DGS PLY into a simulation-ready USD world")
-    e.add_argument("scene", type=Path, help="3DGS PLY file (INRIA layout, any SH degree)")
+    e.add_argument("scene", type=Path, help="3DGS file: PLY (any SH degree), SuperSplat compressed PLY, .splat or .spz")
     e.add_argument("--out", type=Path, required=True, help="output directory")
     e.add_argument("--format", choices=["usda", "usdc", "usdz"], default=None,
                    help="root layer: usda (text root + binary Gaussian layers), usdc or usdz (default: usda)")
@@ -63,11 +63,11 @@ def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim export`` with the parsed ``args``; returns the exit code."""
     from lyra_sim.export import export_scene, format_report
     from lyra_sim.export.depth import SourceFrame
-    from lyra_sim.gaussians import read_ply
+    from lyra_sim.gaussians.formats import read_gaussians
 
     cfg = cfg_from_args(args)
     t0 = time.perf_counter()
-    scene = read_ply(args.scene)
+    scene = read_gaussians(args.scene)
     result = export_scene(scene, args.out, cfg, source=SourceFrame(name=Path(args.scene).stem))
     if args.check:
         from lyra_sim.export.physics_check import check_world

@@ -1,4 +1,5 @@
-"""``lyra-sim info``: what a 3DGS PLY holds (count, SH degree, bounds, scale and opacity statistics)."""
+"""``lyra-sim info``: what a 3DGS file holds (format, count, SH degree, bounds, scale and opacity statistics);
+any format :func:`lyra_sim.gaussians.formats.read_gaussians` reads."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 
 def add_parser(sub) -> argparse.ArgumentParser:
     """Add ``lyra-sim info`` and its flags to ``sub`` (the subparsers action); returns its parser."""
-    i = sub.add_parser("info", help="print what a 3DGS PLY holds")
-    i.add_argument("scene", type=Path, help="3DGS PLY file")
+    i = sub.add_parser("info", help="print what a 3DGS file (PLY, compressed PLY, .splat, .spz) holds")
+    i.add_argument("scene", type=Path, help="3DGS file: PLY, SuperSplat compressed PLY, antimatter15 .splat or Niantic .spz")
     i.set_defaults(func=run)
     return i
 
@@ -18,11 +19,16 @@ def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim info`` with the parsed ``args``; returns the exit code."""
     import torch
 
-    from lyra_sim.gaussians import read_ply, read_ply_header
+    from lyra_sim.gaussians.formats import detect_format, read_gaussians
 
-    header = read_ply_header(args.scene)
-    scene = read_ply(args.scene)
-    print(f"file:       {args.scene} ({Path(args.scene).stat().st_size / 1e6:.1f} MB, {header.format})")
+    fmt = detect_format(args.scene)
+    scene = read_gaussians(args.scene)
+    label = fmt.label
+    if fmt.name in ("ply", "compressed-ply"):
+        from lyra_sim.gaussians import read_ply_header
+
+        label += f", {read_ply_header(args.scene).format}"
+    print(f"file:       {args.scene} ({Path(args.scene).stat().st_size / 1e6:.1f} MB, {label})")
     print(f"gaussians:  {len(scene):,}")
     print(f"sh degree:  {scene.sh_degree}")
     if len(scene) == 0:

@@ -33,7 +33,7 @@ def parse_vec3(text: str) -> tuple[float, float, float]:
 def add_parser(sub) -> argparse.ArgumentParser:
     """Add ``lyra-sim render`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     r = sub.add_parser("render", help="render a fly-through (PNG frames, MP4, contact sheet) of a 3DGS PLY")
-    r.add_argument("scene", type=Path, help="3DGS PLY file (INRIA layout, any SH degree)")
+    r.add_argument("scene", type=Path, help="3DGS file: PLY (any SH degree), SuperSplat compressed PLY, .splat or .spz")
     r.add_argument("--out", type=Path, required=True, help="output directory")
     r.add_argument("--trajectory", default="auto",
                    help="auto | spiral | orbit | left | right | up | down | zoom_in | zoom_out | clockwise | "
@@ -59,12 +59,12 @@ def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim render`` with the parsed ``args``; returns the exit code."""
     import torch
 
-    from lyra_sim.gaussians import read_ply
+    from lyra_sim.gaussians.formats import read_gaussians
     from lyra_sim.render.flythrough import preview_cameras, render_flythrough
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     t0 = time.perf_counter()
-    scene = read_ply(args.scene, device=device)
+    scene = read_gaussians(args.scene, device=device)
     cameras = preview_cameras(
         scene, args.trajectory, args.frames, args.width, args.height, args.fov, args.movement, up=args.up
     )

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from lyra_sim.errors import PlyHeaderError, PlyMissingPropertyError
+from lyra_sim.errors import PlyHeaderError, PlyMissingPropertyError, PlyValueError
 from lyra_sim.gaussians.ply_header import PlyHeader
 from lyra_sim.gaussians.ply_rows import nonfinite, raise_nonfinite, read_columns, sh_property_order
 from lyra_sim.gaussians.sh import C0
@@ -84,7 +84,15 @@ def decode_compressed(header: PlyHeader):
     pos, rot, scl, col = packed.T
     fields = [(21, 11), (11, 10), (0, 11)]  # (shift, bits) of the x, y, z parts of 11/10/11 words
     means = np.stack([_lerp(bounds, a, a + 3, _unorm(pos, s, b), chunk_of) for a, (s, b) in enumerate(fields)], 1)
-    scales = np.exp(np.stack([_lerp(bounds, 6 + a, 9 + a, _unorm(scl, s, b), chunk_of) for a, (s, b) in enumerate(fields)], 1))
+    with np.errstate(over="ignore"):
+        scales = np.exp(np.stack([_lerp(bounds, 6 + a, 9 + a, _unorm(scl, s, b), chunk_of) for a, (s, b) in enumerate(fields)], 1))
+    overflow = ~np.isfinite(scales)
+    if overflow.any():  # finite log-scale bounds (checked above) whose exp is inf, e.g. max_scale_x = 1e30
+        per_axis = ", ".join(f"scale_{a} ({int(c):,})" for a, c in enumerate(overflow.sum(0)) if c)
+        raise PlyValueError(
+            path, f"{int(overflow.any(1).sum()):,} Gaussians decode to infinite scales in: {per_axis}; their chunks' "
+            "min_scale_*/max_scale_* bounds (log-scales) are too large for exp. Re-export the file or drop those chunks",
+        )  # fmt: skip
 
     others = np.stack([(_unorm(rot, s, 10) - 0.5) * math.sqrt(2.0) for s in (20, 10, 0)], 1)
     largest = (rot >> np.uint32(30)).astype(np.intp)
@@ -102,7 +110,7 @@ def decode_compressed(header: PlyHeader):
     k, sh_names = (1, ["f_dc_0", "f_dc_1", "f_dc_2"]) if sh_el is None else sh_property_order(header, sh_el)
     sh = np.zeros((n, k * 3))
     sh[:, :3] = (rgb - 0.5) / C0
-    if sh_el is not None:
+    if sh_el is not None and k > 1:  # an "sh" element without f_rest_* (degree 0) has nothing to read
         q = read_columns(header, sh_el, sh_names[3:]).astype(np.float64)
         t = np.where(q == 0, 0.0, np.where(q == 255, 1.0, (q + 0.5) / 256.0))
         sh[:, 3:] = (t - 0.5) * 8.0

@@ -19,6 +19,9 @@ from lyra_sim.errors import PlyError, PlyHeaderError
 MAX_HEADER_BYTES = 1 << 20
 """Headers are a few KiB; a file without ``end_header`` in its first MiB is not a PLY."""
 
+MAX_COUNT_DIGITS = 20
+"""An element count longer than this (10**20 rows, exabytes) is refused before ``int()`` parses it."""
+
 PLY_FORMATS = {"ascii": None, "binary_little_endian": "<", "binary_big_endian": ">"}
 PLY_TYPES = {  # PLY type name -> numpy type code (both the 1.0 spec names and the sized aliases)
     "char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1",
@@ -159,6 +162,9 @@ def read_ply_header(path: str | Path) -> PlyHeader:
                 raise bad("expected 'element <name> <count>'")
             if not re.fullmatch(r"[+-]?\d+", words[2]):
                 raise bad(f"the count {words[2]!r} is not an integer")
+            digits = len(words[2].lstrip("+-").lstrip("0"))
+            if digits > MAX_COUNT_DIGITS:  # int() of 4,300+ digits raises; no file holds 10**20 rows
+                raise bad(f"the count has {digits:,} digits; no file holds that many rows (the header is corrupt)")
             count = int(words[2])
             if count < 0:
                 raise bad("negative element count")

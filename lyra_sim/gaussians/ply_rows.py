@@ -67,7 +67,7 @@ def row_blocks(header: PlyHeader, element: PlyElement, names: list[str]) -> Iter
     endian = PLY_FORMATS[header.format]
     codes = {PLY_TYPES[p.type] for p in element.properties}
     if len(codes) == 1:  # the usual all-float file: rows are plain 2D arrays, gathered with np.take
-        row_type = np.dtype((endian + codes.pop(), len(element.properties)))
+        row_type = np.dtype((endian + codes.pop(), (len(element.properties),)))  # (k,): one property stays 2D
     else:
         row_type = np.dtype([(p.name, endian + PLY_TYPES[p.type]) for p in element.properties])
 
