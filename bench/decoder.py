@@ -23,11 +23,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from common import machine, peak_rss_gb, write_json  # noqa: E402
+from common import machine, peak_rss_gb, write_json
 
-from lyra_sim.cameras import intrinsics_matrix, lyra_trajectories  # noqa: E402
-from lyra_sim.models import LatentGaussianDecoder, load_decoder_cfg, parameter_count  # noqa: E402
-from lyra_sim.runtime import tune_cpu_allocator  # noqa: E402
+from lyra_sim.cameras import intrinsics_matrix, lyra_trajectories
+from lyra_sim.models import LatentGaussianDecoder, load_decoder_cfg, parameter_count
+from lyra_sim.runtime import tune_cpu_allocator
 
 CONFIGS = Path(__file__).parents[1] / "configs" / "model"
 

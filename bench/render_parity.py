@@ -25,10 +25,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from common import frustum_scene, machine, write_json  # noqa: E402
+from common import frustum_scene, machine, write_json
 
-from lyra_sim.cameras import Cameras, look_at  # noqa: E402
-from lyra_sim.render import render  # noqa: E402
+from lyra_sim.cameras import Cameras, look_at
+from lyra_sim.render import render
 
 PARAMS = ("means", "quats", "scales", "opacities", "sh")
 

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lyra_sim.distill import Trainer, load_train_cfg  # noqa: E402
+from lyra_sim.distill import Trainer, load_train_cfg
 
 
 def main() -> None:
