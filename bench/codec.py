@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "codecs"))
 
-from common import best_of, machine, write_json
-from test_dct import moving_scene, psnr
+from common import best_of, machine, write_json  # noqa: E402
+from test_dct import moving_scene, psnr  # noqa: E402
 
-from lyra_sim.codecs import DCTCodec
+from lyra_sim.codecs import DCTCodec  # noqa: E402
 
 
 def main() -> None:

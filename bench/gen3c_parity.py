@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             results["2_latent_stats"] = check_latent_stats(ckpt)
         if checks & {3, 4}:
             with tempfile.TemporaryDirectory(dir=args.out.parent if args.out.parent.exists() else None) as tmp:
-                converted = args.converted or convert_gen3c_checkpoint(ckpt, Path(tmp) / "gen3c", trust_torchscript=True)  # NVIDIA's files, also jit-loaded below
+                # NVIDIA's files, also jit-loaded below
+                converted = args.converted or convert_gen3c_checkpoint(ckpt, Path(tmp) / "gen3c", trust_torchscript=True)
                 if 3 in checks:
                     f, hh, ww = (int(v) for v in args.vae_video.split(","))
                     results["3_tokenizer_parity"] = check_tokenizer(ckpt, converted, args.device, f, hh, ww)
@@ -208,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = [k for k, v in results.items() if isinstance(v, dict) and v.get("ok") is False]
     for k, v in results.items():
         if isinstance(v, dict) and "ok" in v:
-            print(f"{k:22s} {'ok' if v['ok'] else 'FAILED'}  " + ", ".join(f"{a}={b}" for a, b in v.items() if a != "ok" and not isinstance(b, (list, dict)))[:300])
+            numbers = ", ".join(f"{a}={b}" for a, b in v.items() if a != "ok" and not isinstance(b, (list, dict)))
+            print(f"{k:22s} {'ok' if v['ok'] else 'FAILED'}  " + numbers[:300])
     print(f"wrote {args.out}")
     return 1 if failed else 0
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, write_json  # noqa: E402
+from common import machine, write_json
 
 PROMPTS = ["a living room", "a warehouse with shelves", "a long corridor", "an outdoor slope with rocks"]
 

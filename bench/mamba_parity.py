@@ -78,21 +78,25 @@ def run_backend(block, backend, x, grad_out) -> dict:
     out = block(xi)
     out.backward(grad_out)
     grads = {"input": xi.grad.detach().clone(), **{k: p.grad.detach().clone() for k, p in block.named_parameters()}}
-    torch.cuda.reset_peak_memory_stats()
-    fwd, bwd = time_fwd_bwd(block, xi, grad_out, sync=True)
+    cuda = x.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    fwd, bwd = time_fwd_bwd(block, xi, grad_out, sync=cuda)
     return {"out": out.detach(), "grads": grads, "fwd_s": fwd, "fwd_bwd_s": fwd + bwd,
-            "peak_gb": torch.cuda.max_memory_allocated() / 1e9}
+            "peak_gb": torch.cuda.max_memory_allocated() / 1e9 if cuda else peak_rss_gb()}
 
 
-def gpu_parity(lengths: list[int], batch: int) -> list[dict]:
+def gpu_parity(lengths: list[int], batch: int, device: str = "cuda", reference: str = "mamba_ssm") -> list[dict]:
+    """Rows of differences and timings per length; ``reference="torch"`` (self-comparison) only
+    for a CPU dry run of the plumbing."""
     torch.manual_seed(0)
-    block = Mamba2Block(512, **LYRA).cuda()
+    block = Mamba2Block(512, **LYRA).to(device)
     rows = []
     for L in lengths:
-        g = torch.Generator("cuda").manual_seed(L)
-        x = torch.randn(batch, L, 512, device="cuda", generator=g)
-        grad_out = torch.randn(batch, L, 512, device="cuda", generator=g)
-        ref = run_backend(block, "mamba_ssm", x, grad_out)
+        g = torch.Generator(device).manual_seed(L)
+        x = torch.randn(batch, L, 512, device=device, generator=g)
+        grad_out = torch.randn(batch, L, 512, device=device, generator=g)
+        ref = run_backend(block, reference, x, grad_out)
         ours = run_backend(block, "torch", x, grad_out)
         diff = (ours["out"] - ref["out"]).abs()
         grad_rel = {k: float((ours["grads"][k] - gk).norm() / gk.norm().clamp(min=1e-30)) for k, gk in ref["grads"].items()}
@@ -103,6 +107,7 @@ def gpu_parity(lengths: list[int], batch: int) -> list[dict]:
             "grad_rel_max": max(grad_rel.values()),
             "grad_rel": grad_rel,
             **{f"{name}_{k}": r[k] for name, r in (("torch", ours), ("mamba_ssm", ref)) for k in ("fwd_s", "fwd_bwd_s", "peak_gb")},
+            "reference": reference,
         }
         rows.append(row)
         print(f"L={L:6d}  out rel {row['out_rel']:.2e} (max abs {row['out_max_abs']:.2e})  grad rel max {row['grad_rel_max']:.2e}  "

@@ -26,9 +26,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from lyra_sim.gaussians.ply import read_ply, write_ply  # noqa: E402
-from lyra_sim.gaussians.scene import GaussianScene  # noqa: E402
-from lyra_sim.gaussians.sh import num_sh_bases  # noqa: E402
+from lyra_sim.gaussians.ply import read_ply, write_ply
+from lyra_sim.gaussians.scene import GaussianScene
+from lyra_sim.gaussians.sh import num_sh_bases
 
 
 def random_scene(n: int, degree: int, seed: int = 0) -> GaussianScene:
@@ -103,7 +103,8 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = [bench(n, args.sh_degree, args.repeats, args.tmpdir) for n in args.sizes]
-    print(f"{'gaussians':>11} {'deg':>3} {'file MiB':>9} {'write s (user/sys)':>19} {'read s (user/sys)':>19} {'write MiB/s':>11} {'read MiB/s':>10} {'peak RSS MiB':>12}")
+    print(f"{'gaussians':>11} {'deg':>3} {'file MiB':>9} {'write s (user/sys)':>19} {'read s (user/sys)':>19} "
+          f"{'write MiB/s':>11} {'read MiB/s':>10} {'peak RSS MiB':>12}")
     for r in rows:
         w = f"{r['write_s']:.2f} ({r['write_cpu_user_s']:.2f}/{r['write_cpu_sys_s']:.2f})"
         rd = f"{r['read_s']:.2f} ({r['read_cpu_user_s']:.2f}/{r['read_cpu_sys_s']:.2f})"

@@ -25,26 +25,27 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from common import frustum_scene, machine, write_json  # noqa: E402
+from common import frustum_scene, machine, write_json
 
-from lyra_sim.cameras import Cameras, look_at  # noqa: E402
-from lyra_sim.render import render  # noqa: E402
+from lyra_sim.cameras import Cameras, look_at
+from lyra_sim.render import render
 
 PARAMS = ("means", "quats", "scales", "opacities", "sh")
 
 
-def compare(scene, cams, background) -> dict:
+def compare(scene, cams, background, reference: str = "gsplat") -> dict:
+    """Our torch backend against ``reference`` (gsplat; "torch" only for a CPU dry run)."""
     g = torch.Generator(device=scene.device).manual_seed(0)
     weights = torch.randn(len(cams), cams.height, cams.width, 5, device=scene.device, generator=g)
     outs, grads = {}, {}
-    for backend in ("torch", "gsplat"):
+    for backend in ("torch", reference):
         s = scene.detach().clone().requires_grad_(True)
         out = render(s, cams, mode="RGB+ED", background=background, backend=backend)
         loss = (torch.cat([out.rgb, out.alpha, out.depth * out.alpha], dim=-1) * weights).sum()
         loss.backward()
         outs[backend] = out
         grads[backend] = {k: getattr(s, k).grad for k in PARAMS}
-    a, b = outs["torch"], outs["gsplat"]
+    a, b = outs["torch"], outs[reference]
     hit = (b.alpha > 0.05)
     res = {
         "rgb_max_abs": float((a.rgb - b.rgb).abs().max()),
@@ -53,7 +54,7 @@ def compare(scene, cams, background) -> dict:
         "rgb_mean_abs": float((a.rgb - b.rgb).abs().mean()),
     }
     for k in PARAMS:
-        ga, gb = grads["torch"][k], grads["gsplat"][k]
+        ga, gb = grads["torch"][k], grads[reference][k]
         res[f"grad_{k}_rel"] = float((ga - gb).norm() / gb.norm().clamp(min=1e-12))
     return res
 
@@ -68,7 +69,7 @@ def surface_depth_parity(scene, cams) -> dict:
             "sd_max_rel": float(((gpu - cpu).abs() / cpu.clamp(min=1e-6))[both].max()) if both.any() else 0.0}
 
 
-def opaque_wall(device: str = "cuda") -> dict:
+def opaque_wall(device: str = "cuda", reference: str = "gsplat") -> dict:
     """A wall of flat opaque splats at z = 2: gsplat's expected depth and our surface depth on it."""
     from lyra_sim.cameras import intrinsics_matrix
     from lyra_sim.gaussians import GaussianScene
@@ -81,10 +82,45 @@ def opaque_wall(device: str = "cuda") -> dict:
                                   torch.tensor([[0.04, 0.04, 0.002]], device=device).expand(n, 3).contiguous(),
                                   torch.full((n,), 0.99, device=device), torch.full((n, 3), 0.5, device=device))
     cam = Cameras(torch.eye(4, device=device)[None], intrinsics_matrix(60.0, 60.0, 32.0, 32.0).to(device)[None], 64, 64)
-    ed = render(wall, cam, mode="RGB+ED", backend="gsplat").depth
+    ed = render(wall, cam, mode="RGB+ED", backend=reference).depth
     sd = render(wall, cam, mode="RGB+SD", backend="torch").surface_depth
     inner = (slice(None), slice(8, -8), slice(8, -8))
     return {"wall_gsplat_ed_max_err": float((ed[inner] - 2.0).abs().max()), "wall_torch_sd_max_err": float((sd[inner] - 2.0).abs().max())}
+
+
+CASES = ((4096, 128, 0), (65536, 256, 0), (65536, 256, 3))
+"""(Gaussians, resolution, SH degree) of the scenes compared."""
+TOLERANCE = ("rgb and alpha max abs < 1e-3, every gradient rel < 1e-2, surface-depth hit agreement > 0.999 and "
+             "max rel < 1e-3; opaque wall: expected depth within 0.02, surface depth within 0.005")
+
+
+def parity_rows(cases=CASES, device: str = "cuda", reference: str = "gsplat") -> list[dict]:
+    """One row of differences per case, each rendered at three views (input and two moved ones)."""
+    rows = []
+    for n, res, deg in cases:
+        scene, cams = frustum_scene(n, res, device=device)
+        if deg:
+            sh = torch.zeros(n, (deg + 1) ** 2, 3, device=device)
+            sh[:, 0] = scene.sh[:, 0]
+            sh[:, 1:] = 0.3 * torch.randn(n, (deg + 1) ** 2 - 1, 3, device=device, generator=torch.Generator(device).manual_seed(1))
+            scene = type(scene)(scene.means, scene.quats, scene.scales, scene.opacities, sh)
+        # Three views: the input one and two moved ones, so off-axis projection is exercised.
+        eyes = torch.tensor([[0.0, 0.0, 0.0], [0.4, -0.2, 0.1], [-0.5, 0.1, -0.3]], device=device)
+        c2w = look_at(eyes, torch.tensor([[0.0, 0.0, 3.0]], device=device).expand(3, 3))
+        cams3 = Cameras(c2w, cams.K.expand(3, 3, 3), cams.width, cams.height)
+        background = torch.tensor([1.0, 1.0, 1.0], device=device)
+        row = {"gaussians": n, "resolution": res, "sh_degree": deg, **compare(scene, cams3, background, reference),
+               **surface_depth_parity(scene, cams3)}
+        rows.append(row)
+        print(" ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    return rows
+
+
+def parity_ok(rows: list[dict], wall: dict) -> bool:
+    """Whether every number is within :data:`TOLERANCE`."""
+    ok = all(r["rgb_max_abs"] < 1e-3 and r["alpha_max_abs"] < 1e-3 and max(r[f"grad_{k}_rel"] for k in PARAMS) < 1e-2
+             and r["sd_hit_agreement"] > 0.999 and r["sd_max_rel"] < 1e-3 for r in rows)
+    return ok and wall["wall_gsplat_ed_max_err"] < 0.02 and wall["wall_torch_sd_max_err"] < 0.005
 
 
 def main() -> None:
@@ -93,28 +129,11 @@ def main() -> None:
     args = parser.parse_args()
     if not torch.cuda.is_available():
         sys.exit("render_parity needs a CUDA GPU (it compares against gsplat's CUDA kernels)")
-    rows = []
-    for n, res, deg in ((4096, 128, 0), (65536, 256, 0), (65536, 256, 3)):
-        scene, cams = frustum_scene(n, res, device="cuda")
-        if deg:
-            sh = torch.zeros(n, (deg + 1) ** 2, 3, device="cuda")
-            sh[:, 0] = scene.sh[:, 0]
-            sh[:, 1:] = 0.3 * torch.randn(n, (deg + 1) ** 2 - 1, 3, device="cuda", generator=torch.Generator("cuda").manual_seed(1))
-            scene = type(scene)(scene.means, scene.quats, scene.scales, scene.opacities, sh)
-        # Three views: the input one and two moved ones, so off-axis projection is exercised.
-        eyes = torch.tensor([[0.0, 0.0, 0.0], [0.4, -0.2, 0.1], [-0.5, 0.1, -0.3]], device="cuda")
-        c2w = look_at(eyes, torch.tensor([[0.0, 0.0, 3.0]], device="cuda").expand(3, 3))
-        cams3 = Cameras(c2w, cams.K.expand(3, 3, 3), cams.width, cams.height)
-        row = {"gaussians": n, "resolution": res, "sh_degree": deg, **compare(scene, cams3, torch.tensor([1.0, 1.0, 1.0], device="cuda")),
-               **surface_depth_parity(scene, cams3)}
-        rows.append(row)
-        print(" ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    rows = parity_rows()
     wall = opaque_wall()
     print(" ".join(f"{k}={v:.3g}" for k, v in wall.items()))
     write_json(args.out, {"benchmark": "render_parity", "machine": machine(), "results": rows, "opaque_wall": wall})
-    ok = all(r["rgb_max_abs"] < 1e-3 and r["alpha_max_abs"] < 1e-3 and max(r[f"grad_{k}_rel"] for k in PARAMS) < 1e-2
-             and r["sd_hit_agreement"] > 0.999 and r["sd_max_rel"] < 1e-3 for r in rows)
-    ok = ok and wall["wall_gsplat_ed_max_err"] < 0.02 and wall["wall_torch_sd_max_err"] < 0.005
+    ok = parity_ok(rows, wall)
     print("parity OK" if ok else "parity FAILED")
     sys.exit(0 if ok else 1)
 

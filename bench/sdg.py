@@ -25,12 +25,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from common import machine, write_json  # noqa: E402
+from common import machine, write_json
 
-from lyra_sim.codecs import load_codec  # noqa: E402
-from lyra_sim.data import write_scene  # noqa: E402
-from lyra_sim.runtime import tune_cpu_allocator  # noqa: E402
-from lyra_sim.teachers import ProceduralTeacher, TeacherRequest  # noqa: E402
+from lyra_sim.codecs import load_codec
+from lyra_sim.data import write_scene
+from lyra_sim.runtime import tune_cpu_allocator
+from lyra_sim.teachers import ProceduralTeacher, TeacherRequest
 
 PROMPTS = {
     "room": "a cozy living room with a sofa",
@@ -82,9 +82,11 @@ def main() -> None:
             quality = psnr((recon.clamp(-1, 1) + 1) / 2, frames)
             total = t3 - t0
             row = {"kind": kind, "shadows": shadows, "frames": args.frames, "render_s": round(t1 - t0, 2), "codec_s": round(t2 - t1, 2),
-                   "write_s": round(t3 - t2, 2), "total_s": round(total, 2), "scenes_per_min": round(60 / total, 2), "cpu_s": round(c3 - c0, 2), "dct_psnr_db": round(quality, 2)}
+                   "write_s": round(t3 - t2, 2), "total_s": round(total, 2), "scenes_per_min": round(60 / total, 2),
+                   "cpu_s": round(c3 - c0, 2), "dct_psnr_db": round(quality, 2)}
             rows.append(row)
-            print(f"{kind:>10} {str(shadows):>8} {row['render_s']:>9.2f} {row['codec_s']:>8.2f} {row['write_s']:>8.2f} {total:>8.2f} {row['scenes_per_min']:>10.2f} {row['cpu_s']:>7.2f} {quality:>11.2f}")
+            print(f"{kind:>10} {str(shadows):>8} {row['render_s']:>9.2f} {row['codec_s']:>8.2f} {row['write_s']:>8.2f} {total:>8.2f} "
+                  f"{row['scenes_per_min']:>10.2f} {row['cpu_s']:>7.2f} {quality:>11.2f}")
     for shadows in (True, False):
         sel = [r for r in rows if r["shadows"] == shadows]
         mean_total = sum(r["total_s"] for r in sel) / len(sel)

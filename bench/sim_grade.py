@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, write_json  # noqa: E402
+from common import machine, write_json
 
 SCENES = [
     ("room_a", "a quiet study room with a sofa and a lamp", 5101),

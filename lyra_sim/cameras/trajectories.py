@@ -230,7 +230,7 @@ def load_trajectory_npz(path: str | Path) -> Cameras:
     c2w = rigid_inverse(torch.from_numpy(w2c)).float()
     try:
         return Cameras(c2w, torch.from_numpy(np.array(K)).float(), width, height)
-    except Exception as err:  # InvalidInputError from Cameras: name the file
+    except Exception as err:  # noqa: BLE001 - InvalidInputError from Cameras, or torch on odd arrays: name the file
         raise TrajectoryError(f"{path}: {err}") from None
 
 

@@ -59,7 +59,7 @@ def decode_exr(data: bytes, name: str = "<exr>") -> dict[str, np.ndarray]:
         header = OpenEXR.File(io.BytesIO(data), header_only=True).header()
         (x0, y0), (x1, y1) = (np.asarray(v, np.int64) for v in header["dataWindow"])
         declared = (int(x1) - int(x0) + 1) * (int(y1) - int(y0) + 1) * len(header["channels"]) * 4
-    except Exception as exc:  # the library raises RuntimeError/ValueError/IndexError for bad files
+    except Exception as exc:  # noqa: BLE001 - the library raises RuntimeError/ValueError/IndexError for bad files
         raise DatasetError(name, f"corrupt or truncated EXR file ({_one_line(exc)}); regenerate it") from None
     if declared > MAX_EXR_DECODED_BYTES:
         raise DatasetError(
@@ -69,7 +69,7 @@ def decode_exr(data: bytes, name: str = "<exr>") -> dict[str, np.ndarray]:
     try:
         part = OpenEXR.File(io.BytesIO(data), separate_channels=True)
         return {ch: np.asarray(c.pixels) for ch, c in part.channels().items()}
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - as above
         raise DatasetError(name, f"corrupt or truncated EXR file ({_one_line(exc)}); regenerate it") from None
 
 

@@ -323,7 +323,8 @@ class LyraScene:
                 raise DatasetError(path, f"cannot read npz ({exc}); regenerate it") from None
             shape = (4, 4) if field == "pose" else (4,)
             if data.shape[1:] != shape or len(data) != len(inds) or not len(inds):
-                raise DatasetError(path, f"'data' must be [N, {', '.join(map(str, shape))}] with one 'inds' entry per row, got {list(data.shape)} and {len(inds)} inds")
+                raise DatasetError(path, f"'data' must be [N, {', '.join(map(str, shape))}] with one 'inds' entry per row, "
+                                         f"got {list(data.shape)} and {len(inds)} inds")
             if np.any(np.diff(inds) <= 0):
                 order = np.argsort(inds, kind="stable")
                 inds, data = inds[order], data[order]  # searchsorted needs them sorted

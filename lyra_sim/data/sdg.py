@@ -73,7 +73,8 @@ def generate_dataset(
         t0 = time.perf_counter()
         output = teacher.generate(TeacherRequest(prompt=prompt, seed=seed, **(request_defaults or {})))
         # Timing and provenance go into the scene's own description so the summary can be rebuilt.
-        output.description = {**(output.description or {}), "sdg": {"index": i, "prompt": prompt, "seed": seed, "teacher": teacher.name, "seconds": round(time.perf_counter() - t0, 3)}}
+        sdg = {"index": i, "prompt": prompt, "seed": seed, "teacher": teacher.name, "seconds": round(time.perf_counter() - t0, 3)}
+        output.description = {**(output.description or {}), "sdg": sdg}
         write_scene(output, folder)
         if on_scene:
             on_scene(i, "made")

@@ -102,4 +102,3 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise LyraSimError(f"{file}: not a lyra-sim training checkpoint (format {state.get('format') if isinstance(state, dict) else None!r})")
     return state
-

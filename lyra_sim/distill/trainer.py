@@ -44,11 +44,11 @@ from lyra_sim.distill.config import StageCfg, TrainCfg
 from lyra_sim.distill.deferred import render_views
 from lyra_sim.distill.distributed import DistInfo, all_gather_objects, all_mean, barrier, init_distributed, shutdown
 from lyra_sim.distill.logs import LOG_FILE, PREVIEWS, ScalarLog, write_training_preview
-
-TRAIN_CONFIG_FILE = "train_config.yaml"
 from lyra_sim.distill.losses import DistillationLoss
 from lyra_sim.errors import DatasetError, InvalidInputError, LyraSimError, OutputExistsError
 from lyra_sim.models import LatentGaussianDecoder, init_from_decoder, load_decoder_cfg, save_decoder
+
+TRAIN_CONFIG_FILE = "train_config.yaml"
 
 
 @dataclass

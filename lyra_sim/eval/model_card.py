@@ -109,7 +109,7 @@ def _is_dynamic(model_config: str) -> bool:
 
     try:
         return bool(load_decoder_cfg(model_config).time_embedding)
-    except Exception:  # a card may be rendered where the run's config path does not exist
+    except Exception:  # noqa: BLE001 - a card may be rendered where the run's config path does not exist
         return False
 
 

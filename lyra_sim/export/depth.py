@@ -5,7 +5,8 @@ decoded depth with its cameras (:class:`DepthViews`), and whatever the teacher k
 frame (:class:`SourceFrame`: a metric ``world_from_scene``, the trajectories). A bare PLY has
 neither, so :func:`render_depth_views` renders the Gaussians' surface depth (where each ray's
 accumulated opacity crosses 0.5, :mod:`lyra_sim.render.surface`) at automatically placed
-cameras; rays that stay more transparent are "no surface" and are never fused. The cameras: the scene's own trajectories when known, Lyra's six trajectories from the input
+cameras; rays that stay more transparent are "no surface" and are never fused. The cameras: the
+scene's own trajectories when known, Lyra's six trajectories from the input
 camera when the scene lies in front of it (the generated-scene convention), else an orbit
 around the bounds plus views looking out from inside them.
 """

@@ -315,4 +315,3 @@ def _write_layers(scene, outputs: _Outputs, names, ranges, cfg: ExportCfg) -> li
                 os.replace(Path(tmp) / src, dst)
         written.append(name)
     return written
-

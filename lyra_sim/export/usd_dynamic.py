@@ -108,7 +108,7 @@ def read_time_sampled_gaussians(path: str | Path) -> list[tuple[float, GaussianS
     for t, code in zip(info.get("times", []), info.get("time_codes", [])):
         tc = Usd.TimeCode(code)
 
-        def get(name: str) -> np.ndarray:
+        def get(name: str, tc=tc) -> np.ndarray:
             return np.array(prim.GetAttribute(name).Get(tc), dtype=np.float32)
 
         xyzw = get("orientations").reshape(-1, 4)

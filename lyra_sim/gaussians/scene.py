@@ -77,7 +77,7 @@ class GaussianScene:
     @classmethod
     def empty(cls, sh_degree: int = 0, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> "GaussianScene":
         """A scene with no Gaussians."""
-        z = lambda *s: torch.zeros(*s, device=device, dtype=dtype)  # noqa: E731
+        z = lambda *s: torch.zeros(*s, device=device, dtype=dtype)
         return cls(z(0, 3), z(0, 4), z(0, 3), z(0), z(0, num_sh_bases(sh_degree), 3))
 
     @classmethod

@@ -136,8 +136,8 @@ def rotate_sh(sh: Tensor, rotation: Tensor) -> Tensor:
     basis = sh_basis(dirs, degree)  # [M, K]
     basis_rot = sh_basis(dirs @ rot, degree)  # rows are R^T d
     out = [sh[..., :1, :]]
-    for l in range(1, degree + 1):
-        lo, hi = l * l, (l + 1) * (l + 1)
+    for band in range(1, degree + 1):
+        lo, hi = band * band, (band + 1) * (band + 1)
         band_mat = torch.linalg.lstsq(basis[:, lo:hi], basis_rot[:, lo:hi]).solution  # D_l^T
         band_mat = band_mat.to(device=sh.device, dtype=sh.dtype)
         out.append(torch.einsum("ij,...jc->...ic", band_mat, sh[..., lo:hi, :]))

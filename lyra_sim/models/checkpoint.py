@@ -188,5 +188,3 @@ def parameter_count(model: torch.nn.Module) -> dict[str, int]:
         counts[top] = counts.get(top, 0) + p.numel()
     counts["total"] = sum(p.numel() for p in model.parameters())
     return counts
-
-

@@ -266,7 +266,7 @@ def prune(out: DecoderOutput, keep_fraction: float) -> DecoderOutput:
     k = max(1, int(round(N * keep_fraction)))
     order = torch.argsort(out.opacities.detach(), dim=1, descending=True, stable=True)[:, :k]
     idx = order.sort(dim=1).values
-    take = lambda x: torch.gather(x, 1, idx.view(B, k, *([1] * (x.ndim - 2))).expand(B, k, *x.shape[2:]))  # noqa: E731
+    take = lambda x: torch.gather(x, 1, idx.view(B, k, *([1] * (x.ndim - 2))).expand(B, k, *x.shape[2:]))
     return DecoderOutput(
         means=take(out.means), quats=take(out.quats), scales=take(out.scales), opacities=take(out.opacities),
         rgb=take(out.rgb), ray_index=take(out.ray_index), distance=out.distance, depth=out.depth, cameras=out.cameras,

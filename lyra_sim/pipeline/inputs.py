@@ -34,7 +34,7 @@ def read_image(path: str | Path) -> Tensor:
         raise InvalidInputError(f"{path}: no such image file")
     try:
         img = np.asarray(iio.imread(path))
-    except Exception as err:  # imageio raises many types for undecodable files
+    except Exception as err:  # noqa: BLE001 - imageio raises many types for undecodable files
         raise InvalidInputError(f"{path}: cannot read it as an image ({type(err).__name__}); give a PNG or JPEG") from None
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=-1)
@@ -58,7 +58,7 @@ def read_video(path: str | Path, max_frames: int = 1000) -> Tensor:
             if i >= max_frames:
                 break
             frames.append(np.asarray(frame)[..., :3])
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - as for images
         raise InvalidInputError(f"{path}: cannot read it as a video ({type(err).__name__}); give an MP4") from None
     if len(frames) < 2:
         raise InvalidInputError(f"{path}: the video has {len(frames)} frame(s); a video teacher needs at least 2 "

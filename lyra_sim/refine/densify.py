@@ -31,6 +31,7 @@ from lyra_sim.cameras import Cameras, project_to_pixels
 from lyra_sim.gaussians.quaternions import quat_to_rotmat, rotmat_to_quat
 from lyra_sim.gaussians.sh import rgb_to_sh_dc
 from lyra_sim.refine.config import RefineCfg
+from lyra_sim.refine.params import footprint, scene_from_params
 
 
 @dataclass
@@ -82,8 +83,6 @@ def densify_and_prune(params: dict[str, Tensor], optim: torch.optim.Optimizer, s
                       cameras: Cameras, cfg: RefineCfg, gen: torch.Generator) -> tuple[dict[str, Tensor], GradientStats]:
     """One round: prune transparent Gaussians, then split/clone the ``grow_fraction`` with the
     largest footprint-scaled positional gradient. Returns the new parameters and fresh stats."""
-    from lyra_sim.refine.optimize import footprint
-
     with torch.no_grad():
         n = params["means"].shape[0]
         opac = torch.sigmoid(params["opacities"])
@@ -163,7 +162,6 @@ def depth_seeds(params: dict[str, Tensor], cameras: Cameras, frames: Tensor, dep
     Args:
         cameras: V views; frames: [V, 3, H, W]; depth: [V, H, W] metric z-depth; mask: [V, H, W].
     """
-    from lyra_sim.refine.optimize import scene_from_params
     from lyra_sim.render import render
 
     empty = {k: v.detach()[:0] for k, v in params.items()}

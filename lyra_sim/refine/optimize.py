@@ -33,6 +33,7 @@ from lyra_sim.refine.densify import (
     in_free_space,
     prune,
 )
+from lyra_sim.refine.params import init_params, scene_from_params
 from lyra_sim.render import render
 
 
@@ -130,7 +131,7 @@ def refine_gaussians(
         depth_mode = "off"
     carve = cfg.carve_free_space and depth_t is not None and depth_mode == "metric"
     extent = _extent(scene)
-    params = _init_params(scene.detach(), cams_all, cfg.initial_scale_pixels)
+    params = init_params(scene.detach(), cams_all, cfg.initial_scale_pixels)
     lrs = {"means": cfg.lr_means * extent, "scales": cfg.lr_scales, "quats": cfg.lr_quats,
            "opacities": cfg.lr_opacities, "sh0": cfg.lr_colors, "shN": cfg.lr_colors / 20}
     optim = torch.optim.Adam([{"params": [p], "lr": lrs[k], "name": k} for k, p in params.items()], eps=1e-15)
@@ -189,34 +190,6 @@ def _carve(params: dict[str, Tensor], optim, cameras: Cameras, depth: Tensor, ma
 def _extent(scene: GaussianScene) -> float:
     lo, hi = scene.detach().bounds(quantile=0.02)
     return max(float((hi - lo).norm()), 1e-6)
-
-
-def footprint(means: Tensor, cameras: Cameras, max_cameras: int = 64) -> Tensor:
-    """[N] size of one pixel at each point: distance to the nearest camera / its focal length."""
-    idx = torch.linspace(0, len(cameras) - 1, min(max_cameras, len(cameras))).round().long()
-    centres = cameras.centers[idx].to(means)
-    focal = cameras.K[idx, 0, 0].to(means)
-    dist, nearest = torch.cdist(means, centres).min(dim=1)
-    return dist / focal[nearest]
-
-
-def _init_params(scene: GaussianScene, cameras: Cameras, max_pixels: float) -> dict[str, Tensor]:
-    cap = (max_pixels * footprint(scene.means, cameras))[:, None]
-    scales = torch.minimum(scene.scales, cap).clamp(min=1e-7)
-    return {
-        "means": scene.means.clone().requires_grad_(True),
-        "scales": scales.log().requires_grad_(True),
-        "quats": F.normalize(scene.quats, dim=-1).clone().requires_grad_(True),
-        "opacities": torch.logit(scene.opacities.clamp(1e-4, 1 - 1e-4)).requires_grad_(True),
-        "sh0": scene.sh[:, :1].clone().requires_grad_(True),
-        "shN": scene.sh[:, 1:].clone().requires_grad_(True),
-    }
-
-
-def scene_from_params(params: dict[str, Tensor]) -> GaussianScene:
-    """The activated scene of raw parameters (log-scales, logit opacities)."""
-    return GaussianScene(params["means"], params["quats"], params["scales"].exp(), torch.sigmoid(params["opacities"]),
-                         torch.cat([params["sh0"], params["shN"]], dim=1))
 
 
 # ----------------------------------------------------------------------------- loss

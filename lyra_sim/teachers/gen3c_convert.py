@@ -408,4 +408,3 @@ def _replace_dir(tmp: Path, dst: Path) -> None:
     tmp.rename(dst)
     if old is not None:
         shutil.rmtree(old) if old.is_dir() else old.unlink()
-

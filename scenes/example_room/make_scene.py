@@ -46,8 +46,8 @@ def box(center, size, color, spacing, gen):
     """Five visible faces (no bottom) of an axis-aligned box resting on the floor."""
     cx, cz = center
     sx, sy, sz = size
-    x0, x1, y0, y1, z0, z1 = cx - sx / 2, cx + sx / 2, FLOOR_Y - sy, FLOOR_Y, cz - sz / 2, cz + sz / 2
-    shade = lambda k: (lambda m: torch.tensor(color, dtype=torch.float64).expand(len(m), 3) * k)  # noqa: E731
+    x0, x1, y0, _y1, z0, z1 = cx - sx / 2, cx + sx / 2, FLOOR_Y - sy, FLOOR_Y, cz - sz / 2, cz + sz / 2
+    shade = lambda k: (lambda m: torch.tensor(color, dtype=torch.float64).expand(len(m), 3) * k)
     return [
         surface_patch((x0, y0, z0), (sx, 0, 0), (0, 0, sz), 1, shade(1.0), spacing, gen),  # top (y0), normal -y
         surface_patch((x0, y0, z0), (sx, 0, 0), (0, sy, 0), -1, shade(0.8), spacing, gen),  # front face, normal -z

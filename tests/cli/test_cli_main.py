@@ -75,7 +75,7 @@ def test_readme_has_the_two_setup_commands_and_the_main_one_parses():
     lyra = shlex.split(main_cmd.split("&& lyra-sim ", 1)[1])
     args = build_parser().parse_args(lyra)
     assert args.command == "generate" and args.prompt
-    assert 'pytest -m "not gpu"' in blocks["test-command"][0]
+    assert 'ruff check . && python -m pytest -m "not gpu"' in blocks["test-command"][0]
 
 
 SETTINGS_COMMANDS = {"generate", "export", "train", "eval", "world"}

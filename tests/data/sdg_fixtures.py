@@ -128,7 +128,8 @@ def make_teacher_output(
         for traj in list(trajs):
             c = traj.cameras
             flipped = type(c)(c.c2w.flip(0), c.K.flip(0), c.width, c.height)
-            trajs.append(TrajectoryVideo(f"{traj.name}_flipped", traj.frames.flip(0).clone(), flipped, traj.depth.clone(), None, None if traj.latents is None else traj.latents.clone(), times))
+            latents = None if traj.latents is None else traj.latents.clone()
+            trajs.append(TrajectoryVideo(f"{traj.name}_flipped", traj.frames.flip(0).clone(), flipped, traj.depth.clone(), None, latents, times))
     verts = torch.rand(8, 3, generator=gen)
     faces = torch.tensor([[0, 1, 2], [2, 3, 4], [5, 6, 7]])
     meshes = [TriangleMesh(verts + i, faces) for i in range(3 if dynamic else 1)]

@@ -43,4 +43,3 @@ def tiny_cfg(tiny_data, tmp_path):
         return load_train_cfg(TINY_CONFIG, [f"data.roots=[{tiny_data}]", f"out_dir={tmp_path / out}", *overrides])
 
     return load
-

@@ -46,7 +46,7 @@ def random_scene(n: int, degree: int, seed: int = 0) -> GaussianScene:
 def raw_columns(n: int, degree: int, seed: int = 0, normals: bool = True) -> dict[str, np.ndarray]:
     """Stored (pre-activation) float32 columns in INRIA order, as a trainer would save them."""
     rng = np.random.default_rng(seed)
-    f = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
+    f = lambda *shape: rng.standard_normal(shape).astype(np.float32)
     cols = {"x": f(n) * 4, "y": f(n) * 4, "z": f(n) * 4}
     if normals:
         cols |= {"nx": np.zeros(n, np.float32), "ny": np.zeros(n, np.float32), "nz": np.zeros(n, np.float32)}
@@ -509,7 +509,7 @@ def test_compressed_supersplat_ply(tmp_path, chunk_colors):
 
     scene = read_ply(path, dtype=torch.float64)
     assert len(scene) == n and scene.sh_degree == 1
-    for c, s in enumerate([slice(0, CHUNK), slice(CHUNK, n)]):
+    for s in [slice(0, CHUNK), slice(CHUNK, n)]:
         span = means[s].max(0) - means[s].min(0)
         step = span / np.array([2047, 1023, 2047])
         assert (np.abs(scene.means[s].numpy() - means[s]) <= step / 2 + 1e-6).all()

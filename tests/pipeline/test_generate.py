@@ -109,7 +109,8 @@ def test_save_and_load_pretrained(world, tmp_path):
     folder = pipe.save_pretrained(tmp_path / "pipe")
     assert (folder / "pipeline.yaml").is_file() and (folder / "decoder" / "model.safetensors").is_file()
     loaded = LyraPipeline.from_pretrained(folder)
-    assert loaded.cfg.teacher.width == 160 and loaded.cfg.teacher.trajectories == ["left", "zoom_out"] and Path(loaded.cfg.decoder.weights) == folder / "decoder"
+    assert loaded.cfg.teacher.width == 160 and loaded.cfg.teacher.trajectories == ["left", "zoom_out"]
+    assert Path(loaded.cfg.decoder.weights) == folder / "decoder"
     import torch
 
     for a, b in zip(loaded.decoder.state_dict().values(), pipe.decoder.state_dict().values()):

@@ -52,7 +52,7 @@ def test_each_time_gets_a_kinematic_collider_of_what_moves(moving_world):
     assert 0.3 < np.linalg.norm(centres[0][:2] - centres[1][:2]) < 3.0
     stage, bodies = _bodies(moving_world.out_dir / "scene_dynamic.usdc")
     assert [t for t, _ in bodies] == [0.0, 1.0]
-    for t, body in bodies:
+    for _, body in bodies:
         prim = stage.GetPrimAtPath(body)
         assert prim.HasAPI(UsdPhysics.RigidBodyAPI) and UsdPhysics.RigidBodyAPI(prim).GetKinematicEnabledAttr().Get()
         mesh = stage.GetPrimAtPath(f"{body}/collider")
@@ -65,7 +65,7 @@ def test_each_time_gets_a_kinematic_collider_of_what_moves(moving_world):
 
 
 def test_stage_at_time_places_the_current_body_only(moving_world, tmp_path):
-    from pxr import Usd, UsdGeom
+    from pxr import UsdGeom
 
     from lyra_sim.export.usd_kinematic import stage_at_time
 

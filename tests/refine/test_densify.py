@@ -6,7 +6,7 @@ import torch
 
 from lyra_sim.cameras import Cameras, intrinsics_matrix, look_at
 from lyra_sim.refine.densify import depth_seeds, in_free_space
-from lyra_sim.refine.optimize import scene_from_params
+from lyra_sim.refine.params import scene_from_params
 
 
 def wall_views(count: int = 5, size: int = 32) -> tuple[Cameras, torch.Tensor, torch.Tensor]:

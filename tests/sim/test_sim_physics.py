@@ -106,7 +106,7 @@ def test_two_scenes_give_two_independent_environments(scene_a, scene_b, tmp_path
     world = Usd.Stage.Open(str(both))
     from pxr import UsdGeom
 
-    for i, run in enumerate(runs.values()):
+    for run in runs.values():
         origin = np.array(UsdGeom.XformCache().GetLocalToWorldTransform(world.GetPrimAtPath(run.env)).ExtractTranslation())
         spacing = np.linalg.norm(np.diff([np.array(UsdGeom.XformCache().GetLocalToWorldTransform(
             world.GetPrimAtPath(f"/World/envs/env_{k:04d}")).ExtractTranslation()) for k in range(2)], axis=0))

@@ -63,7 +63,7 @@ class _Builder:
         self.mats: list[Material] = []
 
     def mat(self, color, texture="plain", color2=None, scale=0.5) -> int:
-        jitter = lambda c: tuple(min(1.0, max(0.0, x * self.rng.uniform(0.9, 1.1))) for x in c)  # noqa: E731
+        jitter = lambda c: tuple(min(1.0, max(0.0, x * self.rng.uniform(0.9, 1.1))) for x in c)
         c = jitter(color)
         c2 = jitter(color2) if color2 is not None else tuple(x * 0.6 for x in c)
         self.mats.append(Material(c, texture, c2, scale))
@@ -185,7 +185,8 @@ def _warehouse(b: _Builder):
             n_cartons = b.rng.randint(2, 6)
             for _ in range(n_cartons):
                 s = b.rng.uniform(0.2, 0.35)
-                b.box((x + b.rng.uniform(-0.2, 0.2), b.rng.uniform(y0 + 0.4, y1 - 0.4), z + 0.04 + s), (s, s, s), b.rng.choice(cartons), b.rng.uniform(-0.2, 0.2), "carton")
+                b.box((x + b.rng.uniform(-0.2, 0.2), b.rng.uniform(y0 + 0.4, y1 - 0.4), z + 0.04 + s), (s, s, s),
+                      b.rng.choice(cartons), b.rng.uniform(-0.2, 0.2), "carton")
     taken = [(0.0, 1.0, 1.5)]
     for _ in range(b.clutter(4)):
         spot = b.free_spot((-width / 2 + 1, width / 2 - 1), (3, depth - 1), 0.9, taken)

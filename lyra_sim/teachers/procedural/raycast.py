@@ -70,9 +70,9 @@ class PackedScene:
         for group in groups.values():
             for local, (i, _) in enumerate(group):
                 prim_local[i] = local
-        t = lambda vals, shape: torch.tensor(vals, **f).reshape(shape)  # noqa: E731
+        t = lambda vals, shape: torch.tensor(vals, **f).reshape(shape)
         boxes, sph, cyl, planes = groups["box"], groups["sphere"], groups["cylinder"], groups["plane"]
-        ids = lambda g: torch.tensor([i for i, _ in g], dtype=torch.long, device=device)  # noqa: E731
+        ids = lambda g: torch.tensor([i for i, _ in g], dtype=torch.long, device=device)
         return cls(
             box_center=t([p.center for _, p in boxes], (-1, 3)),
             box_half=t([p.size for _, p in boxes], (-1, 3)),
@@ -341,7 +341,7 @@ def _intersect(s: PackedScene, kind: str, k: Tensor, o: Tensor, d: Tensor) -> Te
 
     ``o`` and ``d`` are channels-first ``[3, K]``; primitive parameters are gathered the same way.
     """
-    rows = lambda x: x.reshape(x.shape[0], -1).T.index_select(1, k)  # noqa: E731  [C, K]
+    rows = lambda x: x.reshape(x.shape[0], -1).T.index_select(1, k)  # [C, K]
     if kind == "box":
         return _box_t(rows(s.box_center), rows(s.box_half), rows(s.box_cos)[0], rows(s.box_sin)[0], o, d)
     if kind == "sphere":
