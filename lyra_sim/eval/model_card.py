@@ -74,14 +74,18 @@ def render_card(name: str, cfg: dict, summary: dict, report: dict, hardware: str
         "- inputs: DCT-codec latents (weight-free, 16 channels, 8x spatial / 8x temporal) + Plücker rays",
         "",
         "## Training data",
-        f"- roots: {', '.join(Path(r).name for r in cfg['data']['roots'])}; the last {cfg['data']['holdout_scenes']} scenes held out",
+        f"- roots: {_roots_text(cfg['data']['roots'])}; the last {cfg['data']['holdout_scenes']} scenes held out",
         "- teacher: the procedural teacher (seeded analytic scenes, exact metric depth), prompts from "
         f"`configs/prompts/sdg_prompts.txt`, scene i drawn with seed {seed_text}",
         *([f"- made with: `{report['data']['command']}`"] if report.get("data", {}).get("command") else []),
         "",
         "## Training",
         f"- recipe: `configs/train/{name}.yaml`; optimiser AdamW lr {cfg['optim']['lr']}, warmup {cfg['optim']['warmup_steps']}",
-        f"- loss: MSE + {cfg['loss']['lambda_perceptual']} x {cfg['loss']['perceptual']} + {cfg['loss']['lambda_depth']} x depth",
+        f"- loss: MSE + {cfg['loss']['lambda_perceptual']} x {cfg['loss']['perceptual']} + {cfg['loss']['lambda_depth']} x depth"
+        + (f" + {cfg['loss']['lambda_decoded_depth']} x metric decoded depth (sky weight {cfg['loss'].get('sky_weight', 0.1)})"
+           if cfg["loss"].get("lambda_decoded_depth") else ""),
+        *([f"- initialised from: `{cfg['init_from']}` (the decoder shipped before this run; its own card is in git history)"]
+          if cfg.get("init_from") else []),
         f"- steps: {summary['steps']}, wall time {summary['hours']:.2f} h on {hardware}",
         "",
         f"| stage | image | inputs (traj x frames) | {'targets' if dynamic else 'targets / traj'} | batch | planned steps | reached step |",
@@ -101,6 +105,14 @@ def render_card(name: str, cfg: dict, summary: dict, report: dict, hardware: str
     if notes:
         lines += ["", "## What limits it", "", notes.strip()]
     return "\n".join(lines) + "\n"
+
+
+def _roots_text(roots: list[str]) -> str:
+    """Dataset roots by name; a list of scene folders of one root as ``<root>/<first>..<last> (n scenes)``."""
+    paths = [Path(r) for r in roots]
+    if len(paths) > 3 and len({p.parent for p in paths}) == 1:
+        return f"{paths[0].parent.name}/{paths[0].name}..{paths[-1].name} ({len(paths)} scenes)"
+    return ", ".join(p.name for p in paths)
 
 
 def _is_dynamic(model_config: str) -> bool:

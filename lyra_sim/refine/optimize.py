@@ -77,6 +77,7 @@ class RefineResult:
         before / after: :func:`view_metrics` at the same evaluation views.
         steps: steps run; seconds: wall time; gaussians: count before and after.
         history: (step, loss) every 10 steps.
+        kept: "refined", or why the input Gaussians were kept (refinement made them look worse).
     """
 
     scene: GaussianScene
@@ -86,10 +87,11 @@ class RefineResult:
     seconds: float
     gaussians: tuple[int, int]
     history: list[tuple[int, float]] = field(default_factory=list)
+    kept: str = "refined"
 
     def summary(self) -> dict:
         """The ``refine`` section of report.json."""
-        return {"steps": self.steps, "seconds": round(self.seconds, 2),
+        return {"steps": self.steps, "kept": self.kept, "seconds": round(self.seconds, 2),
                 "seconds_per_step": round(self.seconds / max(self.steps, 1), 3),
                 "gaussians_before": self.gaussians[0], "gaussians_after": self.gaussians[1],
                 "before": self.before, "after": self.after}
@@ -178,6 +180,13 @@ def refine_gaussians(
         params = prune(params, optim, torch.sigmoid(params["opacities"]) >= cfg.prune_opacity)
     refined = scene_from_params(params).detach()
     after = view_metrics(refined, targets, eval_idx)
+    if after["psnr_db"] < before["psnr_db"]:
+        # Never hand back a world that looks worse than the one we were given: too few steps
+        # (the splats start at one pixel's size and need steps and densification to close the
+        # holes) or too few views can lower PSNR; then the input stays, and the report says so.
+        kept = f"the input: refinement lowered PSNR from {before['psnr_db']:.2f} to {after['psnr_db']:.2f} dB"
+        return RefineResult(scene.detach(), before, before, cfg.steps, time.perf_counter() - t0, (len(scene), len(scene)),
+                            history, kept)
     return RefineResult(refined, before, after, cfg.steps, time.perf_counter() - t0, (len(scene), len(refined)), history)
 
 

@@ -145,7 +145,7 @@ def test_decoded_depth_loss_is_metric_log_l1_and_pushes_sky_far():
     from lyra_sim.distill.losses import decoded_depth_loss_per_view
 
     target = torch.full((2, 8, 8), 4.0)
-    exact = torch.full((2, 2, 2), 4.0, requires_grad=True)
+    exact = torch.full((2, 2, 2), 4.0)
     assert float(decoded_depth_loss_per_view(exact, target, far=30.0).sum()) == pytest.approx(0.0, abs=1e-6)
     # metric, not scale-invariant: twice the depth costs log 2 on every ray
     double = torch.full((2, 2, 2), 8.0)

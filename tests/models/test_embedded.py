@@ -42,7 +42,7 @@ def test_lyra_sim_eval_reproduces_the_model_card(tmp_path):
     root = tmp_path / "sdg"
     assert main(["sdg", "--prompts", str(REPO / sdg["prompts"]), "--num-scenes", str(index + 1), "--shard", f"{index}/{index + 1}",
                  "--out", str(root), "--frames", str(sdg["frames"]), "--width", str(sdg["width"]), "--height", str(sdg["height"]),
-                 "--codec", sdg["codec"], "--quiet"]) == 0
+                 "--codec", sdg["codec"], "--seed", str(sdg.get("seed", 0)), "--quiet"]) == 0
     torch.set_num_threads(1)
     settings = {k: report["config"][k] for k in ("image_size", "inputs", "num_input_trajectories", "near", "far")}
     again = evaluate(EvalCfg(decoder="embedded", data=[str(root)], geometry=False, lpips="off", device="cpu", **settings))

@@ -214,7 +214,18 @@ def test_dynamic_world_has_one_scene_per_time_and_a_time_sampled_usd(tmp_path):
     cfg = load_decoder_cfg(REPO / "configs/model/embedded_dynamic.yaml", ["gaussian_stride=4"])
     dec = save_decoder(init_from_decoder(LatentGaussianDecoder(cfg), "embedded"), tmp_path / "dyn_decoder")
     fast = [*SMALL, "preview.enabled=false", "physics_check=false", f"decoder.weights={dec}"]
-    result = generate(tmp_path / "moving", prompt="a living room", overrides=fast + ["dynamic=true", "times=[0,1]"])
+    result = generate(tmp_path / "moving", prompt="a living room", overrides=fast + ["dynamic=true", "times=[0,1]", "refine.steps=8"])
+    # Each instant is refined against the teacher's frames of that instant (one per trajectory,
+    # the flipped copies included); the second starts from the first's refined splats.
+    refine = result.report["refine"]
+    assert refine["status"] == "done" and refine["views_per_time"] == 4
+    assert [(e["time"], e["start"], e["steps"]) for e in refine["per_time"]] == [(0.0, "decoded", 8), (1.0, "previous time", 8)]
+    for e in refine["per_time"]:  # never worse than its start: refined and better, or the start kept
+        assert (e["kept"] == "refined" and e["after"]["psnr_db"] > e["before"]["psnr_db"]) or \
+            (e["kept"].startswith("the input") and e["after"] == e["before"]), e
+    # the world at each instant (static + that instant's kinematic collider) is scored against the mesh of that instant
+    accuracy = result.report["collider_accuracy"]["per_time"]
+    assert [e["time"] for e in accuracy] == [0.0, 1.0] and all(0 < e["chamfer_m"] < 1.0 for e in accuracy)
     names = sorted(p.name for p in result.out_dir.iterdir())
     assert {"scene_t0.000.ply", "scene_t1.000.ply", "scene_dynamic.usdc", "scene.usdz"} <= set(names) and "scene.ply" not in names
     gen = result.report["generate"]

@@ -12,7 +12,7 @@ from lyra_sim.pipeline import generate
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ["teacher.num_frames=9", "teacher.width=160", "teacher.height=96", "teacher.trajectories=[left,zoom_out]",
-         "decoder.image_size=[48,80]", "preview.enabled=false"]
+         "decoder.image_size=[48,80]", "preview.enabled=false", "refine.steps=0"]
 
 
 OVPHYSX = find_spec("ovphysx") is not None

@@ -61,6 +61,19 @@ def test_zero_steps_returns_the_feed_forward_scene():
     assert result.scene is start and result.before == result.after and result.steps == 0
 
 
+def test_a_refinement_that_lowers_psnr_keeps_the_input():
+    """One step from an already exact scene, with a learning rate that throws the splats about:
+    the views look worse, so the input comes back and the report says why."""
+    cams = views(4)
+    exact = wall_scene(2)
+    result = refine_gaussians(exact, targets_of(exact, cams), RefineCfg(steps=1, views_per_step=4, lr_means=5.0, strategy="none"))
+    assert result.kept.startswith("the input: refinement lowered PSNR")
+    assert torch.equal(result.scene.means, exact.means) and result.after == result.before
+    assert result.summary()["kept"] == result.kept and result.gaussians == (len(exact), len(exact))
+    good = refine_gaussians(exact, targets_of(wall_scene(2), cams), RefineCfg(steps=0))
+    assert good.kept == "refined"
+
+
 def test_sky_pixels_are_left_empty():
     # The teacher sees nothing in the top half: refinement makes those rays transparent there.
     cams = views(6)
