@@ -61,7 +61,7 @@ def seed_files() -> dict[str, bytes]:
     with tempfile.TemporaryDirectory() as tmp:
         files["compressed_ply"] = write_gaussians(scene, Path(tmp) / "c.compressed.ply").read_bytes()
     rows = []
-    for i in range(N):
+    for _ in range(N):
         rows.append(struct.pack("<3f3f4B4B", *rng.normal(size=3), *rng.uniform(0.01, 1, 3), *rng.integers(0, 256, 4), *rng.integers(1, 256, 4)))
     files["splat"] = b"".join(rows)
     for v in (1, 2, 3):
