@@ -100,7 +100,7 @@ def depth_at_gaussian_rays(target: Tensor, stride: int) -> tuple[Tensor, Tensor,
     return around.mean(1), surface, sky
 
 
-def decoded_depth_metrics(decoded: Tensor, target: Tensor) -> dict[str, float]:
+def decoded_depth_metrics(decoded: Tensor, target: Tensor, sky_near_m: float = 15.0) -> dict[str, float]:
     """How far the decoder's own Gaussians sit from the teacher's surface, in metric terms.
 
     No alignment: a collider is built from these depths as they are.
@@ -108,11 +108,13 @@ def decoded_depth_metrics(decoded: Tensor, target: Tensor) -> dict[str, float]:
     Args:
         decoded: [N, Hg, Wg] decoded camera z-depth of each Gaussian ray (``DecoderOutput.depth``).
         target: [N, H, W] teacher z-depth (metres), 0 = unknown (sky); H = Hg * s, W = Wg * s.
+        sky_near_m: a sky ray decoded nearer than this counts as near (the decoder's far / 2,
+            where the training loss's sky term stops pulling; 15 m for the embedded decoder).
 
     Returns:
         ``abs_rel`` (mean |d - d_teacher| / d_teacher over trusted surface rays),
         ``median_error_m`` (median |d - d_teacher|, metres), ``sky_rays_near`` (fraction of sky
-        rays decoded nearer than 20 m, i.e. splats a collider would fuse); None where no ray counts.
+        rays decoded nearer than ``sky_near_m``: splats a collider would fuse); None where no ray counts.
     """
     stride = target.shape[-2] // decoded.shape[-2]
     ref, surface, sky = depth_at_gaussian_rays(target, stride)
@@ -122,5 +124,5 @@ def decoded_depth_metrics(decoded: Tensor, target: Tensor) -> dict[str, float]:
     return {
         "abs_rel": float(rel.mean()) if len(rel) else None,
         "median_error_m": float(err.median()) if len(err) else None,
-        "sky_rays_near": float((d[sky] < 20.0).float().mean()) if bool(sky.any()) else None,
+        "sky_rays_near": float((d[sky] < sky_near_m).float().mean()) if bool(sky.any()) else None,
     }

@@ -115,5 +115,6 @@ def test_decoded_depth_metrics_are_metric_and_count_near_sky_splats():
     assert m["abs_rel"] == pytest.approx((1.0 / 4 + 1.0 / 4) / 2)  # no alignment: 5 m and 3 m vs 4 m
     assert m["median_error_m"] == pytest.approx(1.0)
     assert m["sky_rays_near"] == pytest.approx(0.5)  # 10 m would be fused, 25 m would not
+    assert decoded_depth_metrics(decoded, teacher, sky_near_m=30.0)["sky_rays_near"] == 1.0
     # a decoder off by a constant factor is not forgiven (the aligned metrics would be 0)
     assert decoded_depth_metrics(torch.full((1, 2, 2), 8.0), torch.full((1, 8, 8), 4.0))["abs_rel"] == pytest.approx(1.0)
