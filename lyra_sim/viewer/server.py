@@ -314,7 +314,7 @@ class WorldViewer:
                 c2w = m @ path.c2w
                 c2w[:, :3, :3] /= np.cbrt(np.linalg.det(m[:3, :3]))
                 self.scene.add_spline_catmull_rom(f"/envs/{p.name}/cameras/{path.name}/line", c2w[:, :3, 3],
-                                                  color=CAMERA_COLOR, line_width=2.0)
+                                                  color=CAMERA_COLOR, thickness=2.0, thickness_units="screen")
                 for i in np.unique(np.linspace(0, len(c2w) - 1, min(MAX_FRUSTUMS, len(c2w))).round().astype(int)):
                     self.scene.add_camera_frustum(f"/envs/{p.name}/cameras/{path.name}/{i:04d}", fov=path.fov_y, aspect=path.aspect,
                                                   scale=0.12, color=CAMERA_COLOR, wxyz=_wxyz(c2w[i, :3, :3]),
