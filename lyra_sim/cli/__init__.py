@@ -11,6 +11,7 @@ Subcommands, one module each (its parser in ``add_parser``, its handler in ``run
     export   a 3DGS PLY -> a simulation-ready USD scene (Gaussians, collider, gravity, scale, spawn points)
     check    validate a scene USD and drop bodies on its collider with PhysX (ovphysx, CPU)
     world    compose exported scenes and robots into one world USD with N randomized environments
+    view     a world or a splat file in the browser (viser): Gaussians, collider, spawn points, robot
     model-info, convert-gen3c, convert-lyra: decoder configs and released checkpoints
 
 Every subcommand refuses to overwrite outputs unless ``--overwrite`` is given, and reports
@@ -42,6 +43,7 @@ COMMAND_MODULES = (
     "convert_lyra",
     "info",
     "convert",
+    "view",
 )
 """Modules of :mod:`lyra_sim.cli`, one per subcommand, in the order ``--help`` lists them."""
 

@@ -65,6 +65,13 @@ class GenerateResult:
     scenes: list[GaussianScene] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
+    def view(self, **kwargs):
+        """Open the world in the web viewer (:func:`lyra_sim.viewer.view`; ``host``, ``port``,
+        ``block`` ...), e.g. after ``LyraPipeline.from_pretrained()(...)``."""
+        from lyra_sim.viewer import view
+
+        return view(self.out_dir, **kwargs)
+
 
 class LyraPipeline:
     """The whole method with one config (see the module docstring).
@@ -223,15 +230,24 @@ class LyraPipeline:
 
 
 def generate(out_dir: str | Path, prompt: str | None = None, image=None, video=None, config: str | Path | None = None,
-             overrides: Sequence[str] = (), seed: int | None = None, overwrite: bool = False, **kwargs) -> GenerateResult:
+             overrides: Sequence[str] = (), seed: int | None = None, overwrite: bool = False, view: bool = False,
+             **kwargs) -> GenerateResult:
     """One call from a prompt / image / video to a world in ``out_dir`` (see :class:`LyraPipeline`).
+
+    ``view=True`` then opens the world in the web viewer (:func:`lyra_sim.viewer.view`, default
+    host and port; prints the URL) and returns after Ctrl-C.
 
     Example:
         >>> result = generate("out/room", prompt="a living room")  # doctest: +SKIP
         >>> result.files["usd"], result.report["spawn_points"]["count"]  # doctest: +SKIP
     """
     pipe = LyraPipeline(load_generate_cfg(config, overrides))
-    return pipe(out_dir, prompt=prompt, image=image, video=video, seed=seed, overwrite=overwrite, **kwargs)
+    result = pipe(out_dir, prompt=prompt, image=image, video=video, seed=seed, overwrite=overwrite, **kwargs)
+    if view:
+        from lyra_sim.viewer import view as view_world
+
+        view_world(result.out_dir)
+    return result
 
 
 # ---------------------------------------------------------------------------------- stages
@@ -474,6 +490,10 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
         timed = _timed_depth(decoded, output, cfg, teacher, "rendered" if depth is None else depth.source)
     result = export_scene(first.scene, staging, export_cfg, depth_views=depth, source=source, timed_depth=timed)
     files.update({k: v for k, v in result.files.items() if isinstance(v, Path)})
+    from lyra_sim.viewer.world import CAMERA_PATHS_FILE, write_camera_paths
+
+    # The teacher's cameras in the sim frame, for `lyra-sim view`'s frustums.
+    files["camera_paths"] = write_camera_paths(output.trajectories, result.alignment.sim_from_scene.numpy(), staging / CAMERA_PATHS_FILE)
     if len(decoded) > 1:
         from lyra_sim.export.usd_dynamic import write_time_sampled_gaussians
 

@@ -19,7 +19,7 @@ SMALL = ["teacher.num_frames=9", "teacher.width=160", "teacher.height=96", "teac
 """Small and fast: the plumbing tests skip refinement and fuse the teacher's exact depth (a known
 good collider, so spawn points and the drop test are checked); the ``world`` fixture refines, and
 ``test_default_collider_is_the_gaussians_own`` runs the default collider path."""
-FILES = ["collider.glb", "collider.obj", "config.yaml", "preview.mp4", "preview.png", "report.json", "scene.ply", "scene.usdz"]
+FILES = ["camera_paths.json", "collider.glb", "collider.obj", "config.yaml", "preview.mp4", "preview.png", "report.json", "scene.ply", "scene.usdz"]
 
 
 def ovphysx_installed() -> bool:
@@ -34,6 +34,29 @@ def ovphysx_installed() -> bool:
 def world(tmp_path_factory):
     out = tmp_path_factory.mktemp("gen") / "room"
     return generate(out, prompt="a small living room", overrides=[*SMALL, "refine.steps=60"], seed=3)
+
+
+def test_viewer_shows_a_generated_world_aligned_with_its_collider_and_camera_paths(world):
+    """`lyra-sim view`'s loading of a real generated world: scene.ply moved by sim_from_scene lands
+    on the collider, and the teacher's two forward camera paths come back as sim-frame frustums."""
+    import numpy as np
+
+    from lyra_sim.viewer import load_world
+
+    view = load_world(world.out_dir)
+    assert view.kind == "generated" and view.up == "+z"
+    scene = view.scenes[0]
+    assert [p.name for p in scene.camera_paths] == ["left", "zoom_out"] and len(scene.camera_paths[0].c2w) == 9
+    splats, (v, _) = scene.load_splats(0), scene.collider
+    lo, hi = v.min(0) - 0.3, v.max(0) + 0.3
+    assert ((splats.centers >= lo) & (splats.centers <= hi)).all(1).mean() > 0.8  # 0.86 here; a few float off the walls
+    c2w = np.concatenate([p.c2w for p in scene.camera_paths])
+    # The input camera stood at the export's camera height (1.6 m above the floor) and every camera
+    # looks (OpenCV +z) towards the room it filmed.
+    assert np.all((c2w[:, 2, 3] > 1.0) & (c2w[:, 2, 3] < 2.5))
+    to_room = 0.5 * (v.min(0) + v.max(0)) - c2w[:, :3, 3]
+    assert np.all(np.einsum("ni,ni->n", c2w[:, :3, 2], to_room) > 0)
+    assert len(scene.spawn_points) == len(world.report["spawn_points"])
 
 
 def test_generate_writes_a_complete_world(world):
