@@ -521,7 +521,8 @@ def _load_composed(path: Path, max_splats: int) -> ViewWorld:
         if not folder.is_dir():
             scenes.append(SceneData(folder.name, lambda t: None))
             continue
-        sub = _load_exported(folder, next((folder / n for n in ("scene.usda", "scene.usdc", "scene.usdz") if (folder / n).is_file()), folder / "scene.usda"), per_scene_cap)
+        usd = next((folder / n for n in ("scene.usda", "scene.usdc", "scene.usdz") if (folder / n).is_file()), folder / "scene.usda")
+        sub = _load_exported(folder, usd, per_scene_cap)
         scenes.append(sub.scenes[0])
         index[folder.resolve().as_posix()] = i
         notes += [f"{folder.name}: {n}" for n in sub.notes if "Gaussians" in n and i in used]

@@ -2,7 +2,6 @@
 spawn points, times, composed worlds and their re-draw), the viewer's scene and GUI, and every
 refusal as one line with exit code 2."""
 
-import json
 import os
 import signal
 import socket
@@ -25,7 +24,7 @@ from lyra_sim.cli import main
 from lyra_sim.gaussians import write_ply
 from lyra_sim.viewer import load_world
 from lyra_sim.viewer.server import WorldViewer, humanoid_proxy
-from lyra_sim.viewer.world import read_camera_paths, splats_from_scene, write_camera_paths
+from lyra_sim.viewer.world import read_camera_paths, write_camera_paths
 
 
 def test_generated_world_splats_are_moved_into_the_sim_frame(tmp_path):
