@@ -78,10 +78,10 @@ def test_readme_has_the_two_setup_commands_and_the_main_one_parses():
     assert 'ruff check . && python -m pytest -m "not gpu"' in blocks["test-command"][0]
 
 
-SETTINGS_COMMANDS = {"generate", "export", "train", "eval", "world"}
-"""The commands with a ``*Cfg`` of their own; the others (render, sdg, info, check, model-info,
-convert-gen3c, convert-lyra) have flags only (model-info's and convert-lyra's config is the
-decoder architecture they read, not settings of the command)."""
+SETTINGS_COMMANDS = {"generate", "export", "train", "eval", "world", "render", "sdg"}
+"""The commands with a ``*Cfg`` of their own; the others (info, check, convert, convert-gen3c,
+convert-lyra, model-info, view) have no settings, only flags (model-info's and convert-lyra's
+config is the decoder architecture they read, not settings of the command)."""
 
 
 def test_every_command_with_settings_takes_config_and_overrides_the_same_way():
