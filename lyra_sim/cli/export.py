@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, load_command_cfg, warn_unchecked
+from lyra_sim.cli.shared import (
+    PROG,
+    add_config_argument,
+    add_overrides_argument,
+    load_command_cfg,
+    warn_unchecked,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -68,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = cfg_from_args(args)
     t0 = time.perf_counter()
     scene = read_gaussians(args.scene)
-    result = export_scene(scene, args.out, cfg, source=SourceFrame(name=Path(args.scene).stem))
+    # generate's scene.ply records the frame it was made in; export reuses it (flags win).
+    result = export_scene(scene, args.out, cfg, source=SourceFrame.from_file(args.scene, Path(args.scene).stem))
     if args.check:
         from lyra_sim.export.physics_check import check_world
         from lyra_sim.export.report import write_report_json
@@ -80,5 +88,18 @@ def run(args: argparse.Namespace) -> int:
         print(format_report(result.report))
         print(f"wrote {result.files['usd']} and {len(result.files) - 1} more file(s) to {args.out} "
               f"in {time.perf_counter() - t0:.1f} s")
+    warn_uncertain_frame(result.report["frame"])
     warn_unchecked("export", result.report["physics_check"])
     return 0 if result.report["physics_check"].get("status") != "failed" else 1
+
+
+def warn_uncertain_frame(frame: dict) -> None:
+    """One line on stderr when the report marks the frame uncertain, naming the flags that fix it
+    (the world is written all the same, and the exit code stays 0)."""
+    if frame.get("status") != "uncertain":
+        return
+    doubts = frame.get("uncertain") or []
+    flags = list(dict.fromkeys(f for d in doubts for f in d.get("flags", []))) or ["--up", "--camera-height", "--scale"]
+    reasons = "; ".join(d.get("reason", "") for d in doubts)
+    print(f"{PROG} export: warning: the world's frame is uncertain: {reasons}; check it (report.json frame.status) and "
+          f"fix it with {', '.join(flags[:-1]) + ' or ' + flags[-1] if len(flags) > 1 else flags[0]}", file=sys.stderr)

@@ -17,7 +17,7 @@ input image showed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -29,7 +29,8 @@ from lyra_sim.export.collider import CollisionProxy
 from lyra_sim.export.config import AlignmentCfg
 from lyra_sim.export.depth import SourceFrame
 
-ScaleSource = Literal["teacher", "camera_height", "scale", "assumed", "none"]
+ScaleSource = Literal["teacher", "camera_height", "scale", "assumed", "none"] | str
+"""A recorded frame keeps the scale source its writer named."""
 _AXES = {"+x": (1, 0, 0), "-x": (-1, 0, 0), "+y": (0, 1, 0), "-y": (0, -1, 0), "+z": (0, 0, 1), "-z": (0, 0, -1)}
 
 
@@ -60,7 +61,12 @@ class Alignment:
         up_hint: [3] the up direction assumed before the fit, scene frame.
         tilt_before_degrees: angle between the fitted floor normal and the up hint.
         camera_height_scene: the input camera's height above the floor, scene units (None: unknown).
-        method: "floor_fit", "teacher" or "identity".
+        method: "floor_fit", "teacher", "recorded" (the file's frame record) or "identity".
+        status: "ok", or "uncertain" when the frame rests on weak evidence (``uncertain``).
+        uncertain: one entry per doubt: ``{"what", "reason", "flags"}`` (the CLI flags that fix it).
+        recorded: what became of the file's frame record: None (no record), else its
+            :meth:`~lyra_sim.export.frame_record.FrameRecord.to_dict` with ``used`` and, when not
+            used, ``ignored_because``.
     """
 
     sim_from_scene: torch.Tensor
@@ -71,9 +77,23 @@ class Alignment:
     tilt_before_degrees: float | None
     camera_height_scene: float | None
     method: str
+    status: str = "ok"
+    uncertain: list[dict] = field(default_factory=list)
+    recorded: dict | None = None
+
+    @property
+    def frame_source(self) -> str:
+        """Where the frame came from, for ``report.json``'s ``frame.source``."""
+        if self.method == "recorded" and self.recorded is not None:
+            return self.recorded["origin"]
+        return {"floor_fit": "floor fit", "identity": "input frame"}.get(self.method, self.method)
 
     def to_dict(self) -> dict:
         return {
+            "source": self.frame_source,
+            "status": self.status,
+            "uncertain": self.uncertain,
+            "recorded_frame": self.recorded,
             "sim_from_scene": self.sim_from_scene.tolist(),
             "scale_metres_per_unit": self.scale,
             "scale_source": self.scale_source,
@@ -231,21 +251,47 @@ def rotation_to_z(normal: np.ndarray, forward: np.ndarray | None = None) -> np.n
 
 
 def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: SourceFrame | None = None) -> Alignment:
-    """Find ``sim_from_scene`` for a collider in the scene frame (see the module docstring)."""
+    """Find ``sim_from_scene`` for a collider in the scene frame (see the module docstring).
+
+    In order: ``frame="source"`` (identity); the file's frame record
+    (:mod:`lyra_sim.export.frame_record`) unless the user asked for another frame; a metric
+    teacher's ``world_from_scene``; the floor fit. A floor fit that decides the frame on fewer
+    inliers than ``cfg.min_floor_inlier_fraction`` gives ``status="uncertain"``.
+    """
+    recorded = None if source is None else source.recorded
+    record_info, use_record = None, False
+    if recorded is not None:
+        ignored = _record_overridden(cfg)
+        use_record = not ignored
+        record_info = {**recorded.to_dict(), "used": use_record}
+        if ignored:
+            record_info["ignored_because"] = ignored
     hint = up_hint(cfg, source, proxy)
+    if use_record and cfg.up_hint == "auto":
+        hint = np.asarray(recorded.sim_from_scene[2, :3], float)  # the recorded up, in the scene frame
+        hint = hint / np.linalg.norm(hint)
     if cfg.frame == "source":
-        return Alignment(torch.eye(4, dtype=torch.float64), 1.0, "none", None, hint, None, None, "identity")
+        return Alignment(torch.eye(4, dtype=torch.float64), 1.0, "none", None, hint, None, None, "identity", recorded=record_info)
+    known = use_record or (cfg.use_teacher_frame and source is not None and source.world_from_scene is not None)
     floor = None
     if proxy is not None and proxy.num_triangles:
-        floor = fit_floor(proxy, hint, cfg.max_tilt_degrees, cfg.floor_inlier_distance)
+        try:
+            floor = fit_floor(proxy, hint, cfg.max_tilt_degrees, cfg.floor_inlier_distance)
+        except ExportError:
+            if not known:  # the fit decides the frame: its failure is the export's
+                raise
     tilt = angle_degrees(floor.normal, hint) if floor is not None else None
     cam = None if source is None or source.input_camera is None else torch.as_tensor(source.input_camera, dtype=torch.float64).numpy()
     cam_h = float(floor.height(cam[:3, 3])) if (floor is not None and cam is not None) else None
 
+    if use_record:
+        m = torch.from_numpy(np.array(recorded.sim_from_scene, dtype=np.float64))
+        return Alignment(m, recorded.metres_per_unit, recorded.scale_source, floor, hint, tilt, cam_h, "recorded",
+                         recorded=record_info)
     if cfg.use_teacher_frame and source is not None and source.world_from_scene is not None:
         m = torch.as_tensor(source.world_from_scene, dtype=torch.float64).cpu().clone()
         s = float(torch.linalg.det(m[:3, :3]) ** (1 / 3))
-        return Alignment(m, s, "teacher", floor, hint, tilt, cam_h, "teacher")
+        return Alignment(m, s, "teacher", floor, hint, tilt, cam_h, "teacher", recorded=record_info)
     if floor is None:
         raise ExportError("no collider to find the floor on; enable the collider or use --frame source")
 
@@ -276,4 +322,32 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
     m = np.eye(4)
     m[:3, :3] = scale * rot
     m[:3, 3] = -scale * rot @ foot
-    return Alignment(torch.from_numpy(m), float(scale), scale_source, floor, hint, tilt, cam_h, "floor_fit")
+    uncertain = []
+    if floor.inlier_fraction < cfg.min_floor_inlier_fraction:
+        fixes = ["--up"] + ([] if scale_source in ("teacher", "scale") else ["--camera-height", "--scale"])
+        uncertain.append({
+            "what": "floor",
+            "reason": (f"the floor fit rests on {100 * floor.inlier_fraction:.2g} % of the collider's surface samples "
+                       f"(below the {100 * cfg.min_floor_inlier_fraction:g} % threshold, "
+                       "alignment.min_floor_inlier_fraction): no dominant support plane, so up, floor height and "
+                       "scale are guesses"),
+            "inlier_fraction": floor.inlier_fraction,
+            "threshold": cfg.min_floor_inlier_fraction,
+            "flags": fixes,
+        })
+    return Alignment(torch.from_numpy(m), float(scale), scale_source, floor, hint, tilt, cam_h, "floor_fit",
+                     "uncertain" if uncertain else "ok", uncertain, record_info)
+
+
+def _record_overridden(cfg: AlignmentCfg) -> str | None:
+    """Why the file's frame record must give way to the user's settings (None: it need not)."""
+    given = [flag for flag, on in (("--up", cfg.up_hint != "auto"), ("--camera-height", cfg.camera_height is not None),
+                                   ("--scale", cfg.scale is not None)) if on]
+    if given:
+        return f"{', '.join(given)} given (alignment.{'/'.join(_FIELD[f] for f in given)})"
+    if not cfg.use_recorded_frame:
+        return "alignment.use_recorded_frame is false"
+    return None
+
+
+_FIELD = {"--up": "up_hint", "--camera-height": "camera_height", "--scale": "scale"}

@@ -172,6 +172,21 @@ class AlignmentCfg:
     """Floor-fit inlier half-width in scene units; None: 1.5 x the collider's median edge length
     (its resolution), within 0.5 % to 2 % of its extent. Defaults to None."""
 
+    min_floor_inlier_fraction: float = 0.05
+    """A floor fit that rests on fewer of the collider's surface samples than this (within the
+    final inlier band, normals agreeing) is not trusted silently: when it decides the frame,
+    ``report.json`` says ``frame.status: "uncertain"`` with the reason and the fraction, and
+    ``lyra-sim export`` names the flags that fix it on stderr (the world is still written). A
+    room's floor holds 10-30 % of its surface; a blob of Gaussians with no support plane, well
+    under 1 %. Defaults to 0.05."""
+
+    use_recorded_frame: bool = True
+    """When the scene file records the sim frame it was made in (the PLY ``generate`` writes:
+    :mod:`lyra_sim.export.frame_record`), use it instead of fitting the floor, so a re-export
+    gives the same world. An explicit ``up_hint``, ``camera_height`` or ``scale`` (``--up``,
+    ``--camera-height``, ``--scale``) wins over the record: the floor is then fitted as for any
+    file. Defaults to True."""
+
 
 @dataclass
 class SpawnCfg:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -31,6 +32,7 @@ from lyra_sim.cameras import (
 from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES
 from lyra_sim.errors import ExportError, InvalidInputError
 from lyra_sim.export.config import ColliderCfg
+from lyra_sim.export.frame_record import FrameRecord, read_source_record
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.render import render
 
@@ -115,6 +117,8 @@ class SourceFrame:
             front of it (Lyra's convention), else unknown.
         cameras: the scene's own trajectories (all views), used to render expected depth.
         name: a label for reports.
+        recorded: the sim frame the scene file itself records (``generate``'s ``scene.ply``,
+            :mod:`lyra_sim.export.frame_record`); used unless the user asks for another frame.
     """
 
     world_from_scene: Tensor | None = None
@@ -122,12 +126,21 @@ class SourceFrame:
     input_camera: Tensor | None = None
     cameras: Cameras | None = None
     name: str = "scene"
+    recorded: FrameRecord | None = None
 
     @classmethod
     def from_teacher(cls, output, name: str = "scene") -> SourceFrame:
         """From a :class:`~lyra_sim.teachers.TeacherOutput` (cameras of every trajectory)."""
         cams = Cameras.cat([t.cameras for t in output.trajectories]) if output.trajectories else None
         return cls(output.world_from_scene, bool(output.depth_is_metric), torch.eye(4), cams, name)
+
+    @classmethod
+    def from_file(cls, path: str | Path, name: str | None = None) -> SourceFrame:
+        """For the scene file ``path``: the sim frame it records (generate's ``scene.ply``), its
+        input camera, and the views of a ``camera_paths.json`` beside it
+        (:mod:`lyra_sim.export.frame_record`); a file without a record gives a bare SourceFrame."""
+        record, cams, input_camera = read_source_record(path)
+        return cls(input_camera=input_camera, cameras=cams, name=name or Path(path).stem, recorded=record)
 
 
 def depth_views_from_teacher(output) -> DepthViews:

@@ -129,7 +129,8 @@ def format_report(report: dict) -> str:
     g = report["gaussians"]
     rows = [
         ("Gaussians", f"{g['count']:,} (SH degree {g['sh_degree']}, {g['usd_layers']} layer(s))"),
-        ("frame", f"{report['frame']['mode']} (up {report['frame']['up_axis']}, metres)"),
+        ("frame", f"{report['frame']['mode']} (up {report['frame']['up_axis']}, metres), from "
+                  f"{report['frame'].get('source', '-')}" + (" (UNCERTAIN)" if report["frame"].get("status") == "uncertain" else "")),
         ("collider triangles", f"{col['triangles']:,}" if col else "-"),
         ("watertight", _fmt(col.get("watertight")) if col else "-"),
         ("collider depth source", col.get("depth_source", "-")),

@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -287,7 +287,7 @@ def _resolve_source(scene: GaussianScene, source: SourceFrame | None) -> SourceF
     """Fill in the input camera by Lyra's convention when the scene lies in front of the origin."""
     source = source or SourceFrame()
     if source.input_camera is None and source.cameras is None and in_front_of_origin(scene.detach().to("cpu")) >= 0.5:
-        source = SourceFrame(source.world_from_scene, source.depth_is_metric, torch.eye(4), source.cameras, source.name)
+        source = replace(source, input_camera=torch.eye(4))
     return source
 
 

@@ -22,6 +22,7 @@ header implies is checked against the file before anything is allocated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -129,7 +130,7 @@ def _to_scene(means, quats, scales, opacities, sh, dtype: torch.dtype, device) -
     return GaussianScene(tensor(means), tensor(quats), tensor(scales), tensor(opacities), tensor(sh))
 
 
-def write_ply(scene: GaussianScene, path: str | Path, *, overwrite: bool = False) -> Path:
+def write_ply(scene: GaussianScene, path: str | Path, *, overwrite: bool = False, comments: Sequence[str] = ()) -> Path:
     """Write ``scene`` as a binary little-endian float32 3DGS PLY (the INRIA layout).
 
     Logits ``log(o) - log1p(-o)`` (opacity clamped to [:data:`OPACITY_EPS`, 1 - eps]) and
@@ -137,15 +138,25 @@ def write_ply(scene: GaussianScene, path: str | Path, *, overwrite: bool = False
     device and require grad. Written atomically through :func:`lyra_sim.io.atomic_output`:
     on any error the destination is untouched and no temporary file remains.
 
+    Args:
+        comments: extra header ``comment`` lines (text after ``comment ``; printable ASCII, one
+            line each), e.g. the frame record of :mod:`lyra_sim.export.frame_record`. PLY
+            readers skip comments, so the file stays a plain 3DGS PLY for every other tool.
+
     Returns:
         ``path`` as a Path.
 
     Raises:
         OutputExistsError: ``path`` exists and ``overwrite`` is False.
-        InvalidInputError: NaN/inf values, or scales <= 0, which no reader could use.
+        InvalidInputError: NaN/inf values, or scales <= 0, which no reader could use; a
+            comment that is not one line of printable ASCII.
     """
     if not isinstance(scene, GaussianScene):
         raise InvalidInputError(f"write_ply needs a GaussianScene, got {type(scene).__name__}")
+    comments = [comments] if isinstance(comments, str) else list(comments)
+    for c in comments:
+        if not isinstance(c, str) or not all(" " <= ch <= "~" for ch in c):
+            raise InvalidInputError(f"write_ply: a PLY comment must be one line of printable ASCII, got {c!r}")
     n, k = len(scene), scene.sh.shape[1]
     names = _XYZ + ["nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2"]
     names += [f"f_rest_{i}" for i in range(3 * (k - 1))] + ["opacity"] + _SCALES + _ROTS
@@ -159,7 +170,8 @@ def write_ply(scene: GaussianScene, path: str | Path, *, overwrite: bool = False
     assert rows.dtype.itemsize == 4 * len(names)
     means, quats, sh = (t.detach().to(device="cpu", dtype=torch.float32).numpy() for t in (scene.means, scene.quats, scene.sh))
     opacities, scales = (t.detach().to(device="cpu", dtype=torch.float64).numpy() for t in (scene.opacities, scene.scales))
-    header = ["ply", "format binary_little_endian 1.0", "comment written by lyra-sim", f"element vertex {n}"]
+    header = ["ply", "format binary_little_endian 1.0", "comment written by lyra-sim"]
+    header += [f"comment {c}".rstrip() for c in comments] + [f"element vertex {n}"]
     header += [f"property float {name}" for name in names] + ["end_header\n"]
     bad_rows, bad_counts = 0, np.zeros(len(names), np.int64)
     with atomic_output(path, overwrite) as tmp:

@@ -452,16 +452,12 @@ def _timed_depth(decoded: list[DecodedScene], output, cfg: GenerateCfg, teacher,
 def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path, teacher=None):
     from lyra_sim.export import export_scene
     from lyra_sim.export.depth import SourceFrame, depth_views_from_teacher
+    from lyra_sim.export.frame_record import frame_comments
     from lyra_sim.gaussians import write_ply
     from lyra_sim.teachers.registry import teacher_info
 
     first = decoded[0]
     files: dict[str, Path] = {}
-    if len(decoded) == 1:
-        files["ply"] = write_ply(first.scene, staging / "scene.ply")
-    else:
-        for t, d in zip(cfg.times, decoded):
-            files[f"ply_t{t:g}"] = write_ply(d.scene, staging / f"scene_t{t:.3f}.ply")
     source = SourceFrame.from_teacher(output, name="generated")
     if not cfg.use_teacher_frame:
         source.world_from_scene = None
@@ -489,6 +485,13 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
     if cfg.dynamic and export_cfg.moving.enabled:
         timed = _timed_depth(decoded, output, cfg, teacher, "rendered" if depth is None else depth.source)
     result = export_scene(first.scene, staging, export_cfg, depth_views=depth, source=source, timed_depth=timed)
+    # The PLYs record the frame the export chose, so `lyra-sim export scene.ply` rebuilds this world.
+    comments = frame_comments(result.alignment.sim_from_scene.numpy(), result.alignment.scale_source, source.input_camera)
+    if len(decoded) == 1:
+        files["ply"] = write_ply(first.scene, staging / "scene.ply", comments=comments)
+    else:
+        for t, d in zip(cfg.times, decoded):
+            files[f"ply_t{t:g}"] = write_ply(d.scene, staging / f"scene_t{t:.3f}.ply", comments=comments)
     files.update({k: v for k, v in result.files.items() if isinstance(v, Path)})
     from lyra_sim.viewer.world import CAMERA_PATHS_FILE, write_camera_paths
 

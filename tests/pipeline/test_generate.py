@@ -321,3 +321,26 @@ def test_an_image_through_the_gen3c_teacher_class(tmp_path):
     assert gen["collider_depth"] == "rendered" and gen["input"]["image"] == [3, 32, 32]
     assert result.report["refine"]["status"] == "done"  # against the teacher frames and its estimated depth
     assert (result.out_dir / "scene.usdz").is_file() and len(result.scenes[0]) > 0
+
+
+def test_export_of_generates_ply_gives_generates_world(tmp_path):
+    """Round trip (issue 17, item 4): scene.ply records the frame generate chose (PLY comments),
+    so `lyra-sim export scene.ply` puts the same up axis and scale on it; a bare PLY re-fitted
+    the floor from the Gaussians (measured: 0.56 m/unit, 41.6 deg tilt, 0 spawn points)."""
+    fast = [*SMALL, "preview.enabled=false", "physics_check=false"]
+    gen = generate(tmp_path / "gen", prompt="a small living room", overrides=fast, seed=3).report
+    out = tmp_path / "w2"
+    assert main(["export", str(tmp_path / "gen/scene.ply"), "collider.resolution=128", "--out", str(out),
+                 "--quiet", "--no-previews"]) == 0
+    again = json.loads((out / "report.json").read_text())
+    assert again["frame"]["source"] == "ply comments" and again["frame"]["status"] == "ok"
+    assert again["frame"]["recorded_frame"]["cameras"] == "camera_paths.json (18 views)"
+    a, b = np.array(gen["frame"]["sim_from_scene"]), np.array(again["frame"]["sim_from_scene"])
+    up_a, up_b = a[2, :3] / np.linalg.norm(a[2, :3]), b[2, :3] / np.linalg.norm(b[2, :3])
+    assert np.degrees(np.arccos(np.clip(up_a @ up_b, -1, 1))) < 1.0
+    assert again["scale"]["metres_per_unit"] == pytest.approx(gen["scale"]["metres_per_unit"], rel=0.01)
+    assert again["scale"]["source"] == gen["scale"]["source"] == "teacher"
+    # Spawn points come from the collider, and this one is fused from the Gaussians' own depth
+    # (generate's here: the teacher's exact depth, SMALL's collider_depth=teacher), so their count
+    # is only as close as the two colliders; the frame they are in is the same.
+    print("spawn points: generate", len(gen["spawn_points"]), "export", len(again["spawn_points"]))
