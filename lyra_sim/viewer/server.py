@@ -350,12 +350,13 @@ def view(path: str | Path, host: str = "127.0.0.1", port: int = 8080, time: floa
     """
     world = load_world(path, max_splats=max_splats)
     viewer = WorldViewer(world, host=host, port=port, time=time)
-    print(f"lyra-sim view: {viewer.url}  ({world.kind} world {world.source}; Ctrl-C to stop)", flush=True)
-    for note in world.notes:
-        print(f"lyra-sim view: note: {note}", file=sys.stderr, flush=True)
-    if block:
-        try:
+    try:  # from the moment the URL is out, Ctrl-C is the normal way to stop
+        print(f"lyra-sim view: {viewer.url}  ({world.kind} world {world.source}; Ctrl-C to stop)", flush=True)
+        for note in world.notes:
+            print(f"lyra-sim view: note: {note}", file=sys.stderr, flush=True)
+        if block:
             viewer.wait()
-        except KeyboardInterrupt:
-            print("lyra-sim view: stopped", file=sys.stderr)
+    except KeyboardInterrupt:
+        viewer.stop()
+        print("lyra-sim view: stopped", file=sys.stderr)
     return viewer

@@ -230,7 +230,8 @@ def test_cli_prints_the_url_serves_the_page_and_stops_on_ctrl_c(tmp_path):
         with urllib.request.urlopen(url, timeout=10) as r:
             assert r.status == 200 and b"<html" in r.read().lower()
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 0
+        rc = proc.wait(timeout=20)
+        assert rc == 0, (rc, proc.stderr.read())
     finally:
         if proc.poll() is None:
             proc.kill()
