@@ -18,8 +18,10 @@ class InvalidInputError(LyraSimError, ValueError):
     """An argument (tensor shape, value range, option) is not what the function accepts."""
 
 
-class PlyError(LyraSimError):
-    """A PLY file cannot be read as 3D Gaussians.
+class SplatFileError(LyraSimError):
+    """A splat file cannot be read as 3D Gaussians: truncated, corrupt, an impossible header, or
+    values that are not a valid Gaussian (:class:`PlyError` for PLY files; raised as is for
+    antimatter15 ``.splat`` and Niantic ``.spz``).
 
     Attributes:
         path: the file.
@@ -30,6 +32,10 @@ class PlyError(LyraSimError):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class PlyError(SplatFileError):
+    """A PLY file cannot be read as 3D Gaussians (``path`` and ``problem`` as :class:`SplatFileError`)."""
 
 
 class PlyHeaderError(PlyError):
@@ -48,19 +54,6 @@ class PlyValueError(PlyError):
     """The data holds values that are not a valid Gaussian (NaN, inf, zero quaternion)."""
 
 
-class SplatFileError(LyraSimError):
-    """A non-PLY splat file (antimatter15 ``.splat``, Niantic ``.spz``) cannot be read as 3D Gaussians:
-    truncated, corrupt, an impossible header, or values that are not a valid Gaussian.
-
-    Attributes:
-        path: the file.
-        problem: what is wrong with it, in one sentence.
-    """
-
-    def __init__(self, path: str | Path, problem: str):
-        self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
 
 
 class UnsupportedFormatError(InvalidInputError):
