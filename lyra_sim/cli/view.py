@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 
@@ -31,4 +33,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--max-splats must be at least 1, got {args.max_splats}")
     view(args.path, host=args.host, port=args.port, time=args.time,
          max_splats=args.max_splats or DEFAULT_MAX_SPLATS, block=True)
-    return 0
+    # Stopped by Ctrl-C. viser's server threads are not daemons and can outlive its stop(); the
+    # command has written nothing, so it ends now instead of waiting for them at exit.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -158,12 +158,22 @@ class WorldViewer:
         self.server.stop()
 
     def wait(self) -> None:
-        """Block until Ctrl-C (KeyboardInterrupt), then stop the server."""
+        """Block until Ctrl-C (KeyboardInterrupt, re-raised), then stop the server (:meth:`stop_within`)."""
         try:
             while True:
                 time.sleep(0.5)
         finally:
-            self.stop()
+            self.stop_within(5.0)
+
+    def stop_within(self, seconds: float) -> bool:
+        """Stop the server from a helper thread, waiting at most ``seconds``; whether it stopped.
+
+        viser's stop joins its server threads, which can hang on a lingering connection; a
+        viewer stopped by Ctrl-C must still end (the CLI then exits without waiting for them)."""
+        stopper = threading.Thread(target=self.stop, daemon=True)
+        stopper.start()
+        stopper.join(seconds)
+        return not stopper.is_alive()
 
     # ------------------------------------------------------------------ GUI
     def _nearest_time(self, t: float | None) -> int:
@@ -357,6 +367,6 @@ def view(path: str | Path, host: str = "127.0.0.1", port: int = 8080, time: floa
         if block:
             viewer.wait()
     except KeyboardInterrupt:
-        viewer.stop()
-        print("lyra-sim view: stopped", file=sys.stderr)
+        viewer.stop_within(5.0)
+        print("lyra-sim view: stopped", file=sys.stderr, flush=True)
     return viewer
