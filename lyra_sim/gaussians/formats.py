@@ -81,7 +81,7 @@ def _zip_kind(path: Path) -> tuple[str, str]:
         with zipfile.ZipFile(path) as z:
             names = [n.lower() for n in z.namelist()[:10_000]]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-        names = []
+        names = []  # a damaged directory: still refused, as a plain zip archive
     if any(n.endswith("meta.json") for n in names):
         return "a PlayCanvas SOG bundle", _VIA_SPLAT_TRANSFORM.format(name=path.name)
     if any(n.endswith((".usda", ".usdc", ".usd")) for n in names):
