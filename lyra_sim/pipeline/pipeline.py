@@ -390,10 +390,13 @@ def _collider_accuracy(export, output, cfg: GenerateCfg) -> dict | str:
     if any(t.depth is None for t in output.trajectories):
         return "not computed: the teacher has no depth to tell visible geometry"
     sim_from_scene = export.alignment.sim_from_scene
-    if not cfg.dynamic:
-        targets = _refine_targets(output, [t for t in output.trajectories if not t.name.endswith("_flipped")], None)
+    if not cfg.dynamic:  # every frame of the forward trajectories (no frames copied: cameras and depth only)
+        from lyra_sim.cameras import Cameras
+
+        forward = [t for t in output.trajectories if not t.name.endswith("_flipped")]
+        cams, depth = Cameras.cat([t.cameras for t in forward]), torch.cat([t.depth for t in forward]).float()
         mesh = output.meshes[0]
-        return collider_accuracy(export.collider, sim_from_scene, mesh.vertices, mesh.faces, targets.cameras, targets.depth)
+        return collider_accuracy(export.collider, sim_from_scene, mesh.vertices, mesh.faces, cams, depth)
     import numpy as np
 
     from lyra_sim.export.collider import CollisionProxy
