@@ -4,3 +4,17 @@ from pathlib import Path
 # Test helpers (e.g. tests/render/reference.py, tests/io/zip_bomb.py) import as top-level modules.
 for sub in ("render", "io"):
     sys.path.insert(0, str(Path(__file__).parent / sub))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """A real Ray instance on this machine (2 CPUs) for the batch executor tests, started once per
+    session; the executor uses an initialised Ray as it is. Skipped where Ray is not installed
+    (`pip install -e ".[cluster]"`, as CI does)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -12,6 +12,7 @@ Subcommands, one module each (its parser in ``add_parser``, its handler in ``run
     check    validate a scene USD and drop bodies on its collider with PhysX (ovphysx, CPU)
     world    compose exported scenes and robots into one world USD with N randomized environments
     view     a world or a splat file in the browser (viser): Gaussians, collider, spawn points, robot
+    batch-report  what a batch folder (generate --prompts, sdg) holds: status, seconds, errors (index.json)
     model-info, convert-gen3c, convert-lyra: decoder configs and released checkpoints
 
 Every subcommand refuses to overwrite outputs unless ``--overwrite`` is given, and reports
@@ -44,6 +45,7 @@ COMMAND_MODULES = (
     "info",
     "convert",
     "view",
+    "batch_report",
 )
 """Modules of :mod:`lyra_sim.cli`, one per subcommand, in the order ``--help`` lists them."""
 

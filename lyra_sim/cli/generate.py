@@ -1,6 +1,6 @@
 """``lyra-sim generate``: a prompt / image / video -> a simulation-ready world (settings
 :class:`lyra_sim.pipeline.GenerateCfg`: teacher, decoder, refinement, export, previews);
-``--prompts FILE`` makes one world per line."""
+``--prompts FILE`` makes one world per line, on worker processes here or on Ray (``--executor``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import argparse
 import time
 from pathlib import Path
 
-from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, load_command_cfg, warn_unchecked
+from lyra_sim.cli.shared import (add_config_argument, add_executor_arguments, add_overrides_argument, batch_progress,
+                                 executor_cfg_from_args, load_command_cfg, warn_unchecked)
 from lyra_sim.errors import InvalidInputError
 
 
@@ -21,6 +22,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     gen.add_argument("--video", type=Path, default=None, help="input video -> 4D scene (needs a video teacher)")
     gen.add_argument("--prompts", type=Path, default=None, help="batch: a text file, one prompt per line; one world each")
     gen.add_argument("--shard", default=None, help="batch: i/N, make only worlds k with k %% N == i")
+    add_executor_arguments(gen, "world")
     gen.add_argument("--out", type=Path, required=True, help="output folder (batch: one sub-folder per world)")
     gen.add_argument("--seed", type=int, default=None, help="seed (default: the config's, 0)")
     gen.add_argument("--teacher", default=None, help="procedural (embedded, default) | gen3c (needs --weights)")
@@ -61,36 +63,51 @@ def cfg_from_args(args: argparse.Namespace):
     }, default_config=default if default.is_file() else None)
 
 
+def run_batch(args: argparse.Namespace, cfg) -> int:
+    """``generate --prompts FILE``: one world per prompt on the chosen executor; exit code 1 when
+    a world failed (each is in ``index.json`` with its error), else 0."""
+    from lyra_sim.io.prompts import read_prompts
+    from lyra_sim.io.shards import Shard
+    from lyra_sim.pipeline import LyraPipeline
+    from lyra_sim.pipeline.batch import generate_batch
+
+    prompts = read_prompts(args.prompts)
+    shard = Shard.parse(args.shard)
+    executor = executor_cfg_from_args(args)
+    LyraPipeline(cfg).teacher()  # missing weights fail here, once, not in every world
+    t0 = time.perf_counter()
+    mine = sum(1 for k in range(len(prompts)) if shard.owns(k))
+    with batch_progress(f"worlds {shard} ({executor.kind})", mine, quiet=args.quiet) as on_event:
+        result = generate_batch(prompts, args.out, cfg, shard, executor=executor, on_event=on_event)
+    if not args.quiet:
+        print(f"{len(result.made)} made, {len(result.skipped)} already there, {len(result.failed)} failed in "
+              f"{time.perf_counter() - t0:.1f} s; index: {result.index} (lyra-sim batch-report {args.out})")
+    return 1 if result.failed else 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim generate`` with the parsed ``args``; returns the exit code."""
     from rich.console import Console
 
     from lyra_sim.pipeline import STAGES, LyraPipeline
-    from lyra_sim.io.prompts import read_prompts
-    from lyra_sim.io.shards import Shard
-    from lyra_sim.pipeline.batch import generate_batch
 
     given = [x for x in (args.prompt, args.image, args.video, args.prompts) if x is not None]
     if not given:
         raise InvalidInputError("nothing to generate from: give --prompt TEXT, --image PATH, --video PATH or --prompts FILE")
     if args.prompts is not None and len(given) > 1:
         raise InvalidInputError("--prompts FILE makes one world per line; do not combine it with --prompt/--image/--video")
-    if args.shard and args.prompts is None:
-        raise InvalidInputError("--shard i/N splits a --prompts FILE between machines; it needs --prompts")
+    if args.prompts is None:
+        for flag, value, default in (("--shard", args.shard, None), ("--executor", args.executor, "local"),
+                                     ("--address", args.address, None), ("--workers", args.workers, None),
+                                     ("--cpus-per-world", args.cpus_per_world, 1)):
+            if value != default:
+                raise InvalidInputError(f"{flag} is for batches of worlds; it needs --prompts FILE")
     cfg = cfg_from_args(args)
+    if args.prompts is not None:
+        return run_batch(args, cfg)
     console = Console(stderr=True, quiet=args.quiet)
     pipe = LyraPipeline(cfg)
     t0 = time.perf_counter()
-
-    if args.prompts is not None:
-        prompts = read_prompts(args.prompts)
-        shard = Shard.parse(args.shard)
-        pipe.teacher()  # fail on missing weights before the first world
-        result = generate_batch(prompts, args.out, pipe, shard,
-                                on_world=lambda k, name, status: console.print(f"[{k + 1}/{len(prompts)}] {name}: {status}"))
-        console.print(f"{len(result.made)} made, {len(result.skipped)} already there, {len(result.failed)} failed "
-                      f"in {time.perf_counter() - t0:.1f} s; index: {result.index}")
-        return 1 if result.failed else 0
 
     def on_stage(name: str, seconds: float | None) -> None:
         step = STAGES.index(name) + 1

@@ -1,5 +1,6 @@
 """``lyra-sim sdg``: synthetic training data; a teacher renders prompts into Lyra-layout scenes
-(settings :class:`lyra_sim.data.sdg.SdgCfg`)."""
+(settings :class:`lyra_sim.data.sdg.SdgCfg`), one task per scene on worker processes here or on
+Ray (``--executor``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import argparse
 import time
 from pathlib import Path
 
-from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, load_command_cfg, progress_bar
+from lyra_sim.cli.shared import (add_config_argument, add_executor_arguments, add_overrides_argument, batch_progress,
+                                 executor_cfg_from_args, load_command_cfg)
 from lyra_sim.errors import InvalidInputError, LyraSimError
 
 
@@ -46,6 +48,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="comma-separated subset of Lyra's camera paths, e.g. left,right,zoom_out (default: all six)")
     g.add_argument("--codec", default=None, help="latent codec: dct | dct-t1 | dct-t4 | dct-t8 (default: dct = dct-t8)")
     g.add_argument("--no-shadows", action="store_true", help="skip shadow rays (about 1.5x faster)")
+    add_executor_arguments(g, "scene")
     g.add_argument("--quiet", action="store_true")
     add_config_argument(g, help="sdg config YAML (fields of lyra_sim.data.sdg.SdgCfg, e.g. num_scenes: 100)")
     add_overrides_argument(g, metavar="key=value", help="key=value overrides of the config, e.g. frames=121 trajectories=[left,right]")
@@ -81,7 +84,7 @@ def cfg_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim sdg`` with the parsed ``args``; returns the exit code."""
-    from lyra_sim.data.sdg import generate_dataset, summary_name
+    from lyra_sim.data.sdg import generate_dataset
     from lyra_sim.io.prompts import read_prompts
     from lyra_sim.io.shards import Shard
     from lyra_sim.teachers import ProceduralTeacher
@@ -89,15 +92,17 @@ def run(args: argparse.Namespace) -> int:
     cfg = cfg_from_args(args)
     if cfg.teacher != "procedural":
         raise LyraSimError(f"teacher {cfg.teacher!r} is not available yet; use --teacher procedural")
+    executor = executor_cfg_from_args(args)
     prompts = read_prompts(cfg.prompts)
     shard = Shard.parse(cfg.shard)
     teacher = ProceduralTeacher(codec=cfg.codec, shadows=cfg.shadows)
     mine = sum(1 for i in range(cfg.num_scenes) if shard.owns(i))
     t0 = time.perf_counter()
-    with progress_bar(f"sdg {shard.index}/{shard.count}", mine, quiet=args.quiet) as advance:
-        summary = generate_dataset(teacher, prompts, cfg.num_scenes, cfg.out, shard, cfg.seed, cfg.request_defaults(),
-                                   on_scene=lambda i, what: advance())
+    with batch_progress(f"sdg {shard} ({executor.kind})", mine, quiet=args.quiet) as on_event:
+        result = generate_dataset(teacher, prompts, cfg.num_scenes, cfg.out, shard, cfg.seed, cfg.request_defaults(),
+                                  executor=executor, on_event=on_event)
     if not args.quiet:
-        print(f"{summary['complete']}/{summary['expected']} scenes of shard {summary['shard']} in {cfg.out} "
-              f"({time.perf_counter() - t0:.1f} s); summary: {Path(cfg.out) / summary_name(shard)}")
-    return 0
+        print(f"shard {shard} of {cfg.out}: {len(result.made)} scenes made, {len(result.skipped)} already there, "
+              f"{len(result.failed)} failed in {time.perf_counter() - t0:.1f} s; index: {result.index} "
+              f"(lyra-sim batch-report {cfg.out})")
+    return 1 if result.failed else 0

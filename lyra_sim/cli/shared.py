@@ -9,7 +9,10 @@
   its own flags win over both when given; :func:`split_overrides` picks them out of a
   positional list (``world SCENE_DIR... key=value``).
 - :func:`warn_unchecked`: a skipped or failed physics check said on stderr.
-- :func:`progress_bar`: the one progress bar (label, bar, done/total, elapsed, remaining).
+- :func:`progress_bar`: the one progress bar (label, bar, done/total, elapsed, remaining);
+  :func:`batch_progress` its form for a batch on an executor (made, failed, running, rate).
+- :func:`add_executor_arguments`, :func:`executor_cfg_from_args`: ``--executor local|ray``,
+  ``--address``, ``--cpus-per-world``, ``--workers`` of the batch commands (generate, sdg).
 
 Nothing heavy is imported here (rich only inside :func:`progress_bar`): ``lyra-sim --help``
 loads every subcommand's parser.
@@ -117,6 +120,61 @@ def progress_bar(label: str, total: int, quiet: bool = False) -> Iterator[Callab
     with Progress(*columns, disable=quiet) as progress:
         task = progress.add_task(label, total=total)
         yield lambda: progress.advance(task)
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser, item: str = "world") -> None:
+    """``--executor local|ray``, ``--address``, ``--cpus-per-world``, ``--workers`` (see
+    :class:`lyra_sim.io.executors.ExecutorCfg`)."""
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help=f"batch: run each {item} in a local worker process (default) or as a Ray task (needs .[cluster])")
+    parser.add_argument("--address", default=None,
+                        help="batch, ray: the cluster to join (auto, or ray://HEAD:10001); default: start Ray on this machine")
+    parser.add_argument("--cpus-per-world", type=int, default=1, help=f"batch: CPUs (torch threads) per {item} (default: 1)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help=f"batch: {item}s at once on this machine (default: CPUs / --cpus-per-world)")
+
+
+def executor_cfg_from_args(args: argparse.Namespace):
+    """The :class:`~lyra_sim.io.executors.ExecutorCfg` of :func:`add_executor_arguments`' flags (checked)."""
+    from lyra_sim.io.executors import ExecutorCfg
+
+    return ExecutorCfg(args.executor, args.address, args.cpus_per_world, args.workers).check()
+
+
+@contextmanager
+def batch_progress(label: str, total: int, quiet: bool = False) -> Iterator[Callable[[str, str, Any], None]]:
+    """A progress bar of a batch's items: bar, finished/total, made, failed, running, items made
+    per minute, elapsed and remaining time. Yields ``on_event(kind, key, outcome)`` for
+    :func:`lyra_sim.io.batch.run_batch` ("skipped", "started", "finished"); a failed item is also
+    printed with its error."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    counts = {"made": 0, "failed": 0, "running": 0, "skipped": 0}
+    t0 = time.monotonic()
+
+    def status() -> str:
+        rate = 60.0 * (counts["made"] + counts["failed"]) / max(time.monotonic() - t0, 1e-9)
+        there = f", {counts['skipped']} already there" if counts["skipped"] else ""
+        return f"{counts['made']} made{there}, {counts['failed']} failed, {counts['running']} running, {rate:.2f}/min"
+
+    columns = [TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+               TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, disable=quiet) as progress:
+        task = progress.add_task(label, total=total, status=status())
+
+        def on_event(kind: str, key: str, outcome) -> None:
+            if kind in ("started", "skipped"):
+                counts["running" if kind == "started" else "skipped"] += 1
+            else:
+                counts["running"] = max(0, counts["running"] - 1)
+                counts["made" if outcome.status == "made" else "failed"] += 1
+                if outcome.status != "made":
+                    progress.console.print(f"[red]{key} failed[/red]: {outcome.error}")
+            progress.update(task, completed=counts["made"] + counts["failed"] + counts["skipped"], status=status())
+
+        yield on_event
 
 
 def warn_unchecked(command: str, check: dict) -> None:

@@ -198,10 +198,14 @@ def _write_trajectory(root: Path, traj_id: str, key: str, traj, latent_statistic
 
 
 def _write_zip(path: Path, members) -> None:
-    # EXR/PNG are compressed already; storing them keeps reads cheap, as in Lyra's zips.
+    # EXR/PNG are compressed already; storing them keeps reads cheap, as in Lyra's zips. A fixed
+    # member date (zipfile's default is the time of writing) makes a scene the same bytes whenever
+    # and wherever it is made, as numpy's .npz members are.
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, data in members:
-            zf.writestr(name, data)
+            member = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            member.external_attr = 0o644 << 16
+            zf.writestr(member, data)
 
 
 def _write_meshes(path: Path, output: TeacherOutput) -> None:

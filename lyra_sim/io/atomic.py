@@ -117,7 +117,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_partials(path: str | Path) -> list[Path]:
+def remove_stale_partials(path: str | Path, finished: bool = False) -> list[Path]:
     """Remove the staging folders that killed runs of ``path`` left behind; return them.
 
     A sibling ``.<name>.<host>-<pid>.<random>.partial`` of ``path`` is removed only when all hold:
@@ -125,6 +125,12 @@ def remove_stale_partials(path: str | Path) -> list[Path]:
     process started (so it cannot be a folder a live run is filling, even one whose pid was
     reused). Staging folders of other outputs, of other hosts, of live runs, and those named
     without an owner (written before owners were recorded) are left alone.
+
+    Args:
+        finished: ``path`` is complete (a batch item made by another attempt). Then no staging
+            folder of it can become it any more, so the age rule is dropped: a folder of a dead
+            process goes even when it is younger than this one (a Ray task retried on an
+            older, idle worker process).
     """
     path = Path(path)
     parent = path.absolute().parent
@@ -143,7 +149,7 @@ def remove_stale_partials(path: str | Path) -> list[Path]:
             modified = entry.stat().st_mtime
         except OSError:
             continue
-        if modified >= started or (pid != os.getpid() and _pid_alive(pid)):
+        if (modified >= started and not finished) or (pid != os.getpid() and _pid_alive(pid)):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         if not entry.exists():

@@ -1,13 +1,14 @@
-"""Many worlds from a prompt file: ``lyra-sim generate --prompts FILE --out DIR [--shard i/N]``.
+"""Many worlds from a prompt file: ``lyra-sim generate --prompts FILE --out DIR [--shard i/N]
+[--executor local|ray]``.
 
 World ``k`` (the k-th prompt of FILE, read by :func:`lyra_sim.io.prompts.read_prompts`: ``#``
-starts a comment anywhere on a line) goes to ``DIR/<k:04d>_<slug>/`` with
-seed ``cfg.seed + k``, so a world does not depend on which shard made it or in what order.
-A world whose folder exists is finished (folders appear atomically) and is skipped, so a killed
-run resumes where it stopped. Shards (:class:`lyra_sim.io.shards.Shard`) split the worlds round-robin (``k % N == i``) and may run
-at the same time on different machines sharing DIR. After each shard, ``DIR/index.json`` is
-rebuilt from every finished world folder (prompt, seed, spawn points, physics check, seconds),
-and failures are listed in ``DIR/failed_<i>of<N>.json``.
+starts a comment anywhere on a line) goes to ``DIR/<k:04d>_<slug>/`` with seed
+``cfg.seed + k``, so a world does not depend on which shard, executor or worker made it, nor in
+what order. Each world is one task (:func:`make_world`) on an executor of
+:mod:`lyra_sim.io.executors`; the batch itself (finished worlds skipped, failures recorded in
+``DIR/.failed/`` and ``DIR/index.json``, the index kept) is :func:`lyra_sim.io.batch.run_batch`.
+Shards (:class:`lyra_sim.io.shards.Shard`) split the worlds round-robin (``k % N == i``) and may
+run at the same time on different machines sharing DIR.
 """
 
 from __future__ import annotations
@@ -15,24 +16,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from lyra_sim.errors import LyraSimError
-from lyra_sim.io import atomic_output
+from lyra_sim.io.batch import BatchItem, BatchKind, BatchResult, run_batch
+from lyra_sim.io.executors import ExecutorCfg, OnEvent
 from lyra_sim.io.shards import Shard
+from lyra_sim.pipeline.config import GenerateCfg, config_yaml
 
-INDEX_JSON = "index.json"
-
-
-@dataclass
-class BatchResult:
-    """Counts of one shard's run and where its index is."""
-
-    made: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    index: Path | None = None
+_PIPELINES: dict[str, object] = {}
+"""This process's pipelines by config: a worker reuses its decoder for the next world."""
 
 
 def world_folder_name(index: int, prompt: str) -> str:
@@ -41,61 +33,57 @@ def world_folder_name(index: int, prompt: str) -> str:
     return f"{index:04d}_{slug}"
 
 
-def generate_batch(prompts: list[str], out_dir: str | Path, pipeline, shard: Shard = Shard(),
-                   on_world: Callable[[int, str, str], None] | None = None) -> BatchResult:
-    """Make this shard's worlds that do not exist yet (see the module docstring).
+def make_world(folder: Path, item: BatchItem, cfg: GenerateCfg) -> None:
+    """Generate one world of a batch into ``folder`` (atomically, by the pipeline) with ``cfg``
+    and the item's prompt and seed; runs in a worker."""
+    from lyra_sim.pipeline.pipeline import LyraPipeline
+
+    key = config_yaml(cfg)
+    pipe = _PIPELINES.get(key)
+    if pipe is None:
+        _PIPELINES.clear()
+        pipe = _PIPELINES[key] = LyraPipeline(cfg)
+    pipe(folder, prompt=item.prompt, seed=item.seed)
+
+
+def read_world(folder: Path) -> dict | None:
+    """The index fields of a finished world folder (its ``report.json``), or None."""
+    report_path = folder / "report.json"
+    if not report_path.is_file():
+        return None
+    report = json.loads(report_path.read_text())
+    gen = report.get("generate", {})
+    return {
+        "prompt": gen.get("input", {}).get("prompt"),
+        "seed": gen.get("seed"),
+        "seconds": round(sum((gen.get("stage_seconds") or {}).values()), 1),
+        "usd": next((f for f in ("scene.usdz", "scene.usda", "scene.usdc") if (folder / f).is_file()), None),
+        "gaussians": gen.get("gaussians"),
+        "spawn_points": len(report.get("spawn_points") or []),
+        "physics_check": (report.get("physics_check") or {}).get("status"),
+    }
+
+
+WORLDS = BatchKind("worlds", make_world, read_world)
+
+
+def generate_batch(prompts: list[str], out_dir: str | Path, cfg: GenerateCfg, shard: Shard = Shard(),
+                   executor: ExecutorCfg | None = None, on_event: OnEvent | None = None,
+                   on_world: Callable[[str, str], None] | None = None) -> BatchResult:
+    """Make this shard's worlds that are not finished yet (see the module docstring).
 
     Args:
-        pipeline: a :class:`~lyra_sim.pipeline.LyraPipeline` (its config applies to every world).
-        on_world: called with (index, folder name, "made" | "skipped" | "failed: ...").
+        cfg: the settings of every world (its ``seed`` is the base seed).
+        executor: where the worlds run (None: one after the other in this process).
+        on_event: executor progress ("started" / "finished", folder name, Outcome).
+        on_world: called with (folder name, "made" | "failed: ...") as each world ends.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    result = BatchResult()
-    for k, prompt in enumerate(prompts):
-        if not shard.owns(k):
-            continue
-        name = world_folder_name(k, prompt)
-        if (out / name / "report.json").is_file():
-            result.skipped.append(name)
-            status = "skipped"
-        else:
-            try:
-                pipeline(out / name, prompt=prompt, seed=pipeline.cfg.seed + k)
-                result.made.append(name)
-                status = "made"
-            except LyraSimError as err:  # one bad world must not stop the other hundreds
-                result.failed[name] = str(err)
-                status = f"failed: {err}"
-        if on_world:
-            on_world(k, name, status)
-    if result.failed:
-        with atomic_output(out / f"failed_{shard.index}of{shard.count}.json", overwrite=True) as tmp:
-            tmp.write_text(json.dumps(result.failed, indent=2) + "\n")
-    result.index = write_index(out)
-    return result
+    items = [BatchItem(world_folder_name(k, p), p, cfg.seed + k) for k, p in enumerate(prompts)]
 
+    def event(kind, key, outcome):
+        if on_event:
+            on_event(kind, key, outcome)
+        if on_world and kind == "finished":
+            on_world(key, "made" if outcome.status == "made" else f"failed: {outcome.error}")
 
-def write_index(out_dir: str | Path) -> Path:
-    """Rebuild ``index.json`` from every finished world folder in ``out_dir``."""
-    out = Path(out_dir)
-    worlds = []
-    for folder in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        report_path = folder / "report.json"
-        if not report_path.is_file():
-            continue
-        report = json.loads(report_path.read_text())
-        gen = report.get("generate", {})
-        worlds.append({
-            "folder": folder.name,
-            "prompt": gen.get("input", {}).get("prompt"),
-            "seed": gen.get("seed"),
-            "usd": next((f for f in ("scene.usdz", "scene.usda", "scene.usdc") if (folder / f).is_file()), None),
-            "gaussians": gen.get("gaussians"),
-            "spawn_points": len(report.get("spawn_points") or []),
-            "physics_check": (report.get("physics_check") or {}).get("status"),
-            "seconds": round(sum((gen.get("stage_seconds") or {}).values()), 1),
-        })
-    with atomic_output(out / INDEX_JSON, overwrite=True) as tmp:
-        tmp.write_text(json.dumps({"worlds": worlds, "count": len(worlds)}, indent=2) + "\n")
-    return out / INDEX_JSON
+    return run_batch(items, out_dir, WORLDS, {"cfg": cfg}, mine=shard.owns, executor=executor, on_event=event)
