@@ -27,7 +27,7 @@ def summary(index: dict) -> dict:
     total = sum(made)
     return {"kind": index.get("kind"), "total": len(index["items"]),
             **{s: sum(e["status"] == s for e in index["items"]) for s in ("made", "failed", "pending")},
-            "seconds_made": round(total, 1), "mean_seconds": round(total / len(made), 1) if made else None,
+            "seconds_made": round(total, 3), "mean_seconds": round(total / len(made), 3) if made else None,
             "max_seconds": max(made) if made else None}
 
 

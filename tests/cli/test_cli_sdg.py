@@ -40,7 +40,7 @@ def test_sdg_from_a_config_file(write_yaml, tmp_path):
     cfg_file = write_yaml(f"prompts: {prompts}\nnum_scenes: 1\nout: {out}\nframes: 9\nwidth: 32\nheight: 24\n"
                           "trajectories: [left]\nshadows: false\n")
     assert main(["sdg", "--config", str(cfg_file), "seed=4", "--quiet"]) == 0
-    assert (out / "000000" / "scene.json").is_file() and (out / "sdg_summary.json").is_file()
+    assert (out / "000000" / "scene.json").is_file() and (out / "index.json").is_file()
 
 
 def test_bad_override_or_missing_value_is_one_line(write_yaml, tmp_path, one_line_error):
@@ -56,4 +56,7 @@ def test_bad_override_or_missing_value_is_one_line(write_yaml, tmp_path, one_lin
     one_line_error(main(["sdg", "--prompts", str(prompts), "--out", str(out)]), "--num-scenes")
     one_line_error(main(["sdg", "--config", str(write_yaml(f"prompts: {prompts}\nnum_scenes: 1\n"))]), "--out")
     one_line_error(main([*base, "--config", str(tmp_path / "missing.yaml")]), "missing.yaml", "not found")
+    one_line_error(main([*base, "--workers", "0"]), "--workers")
+    one_line_error(main([*base, "--cpus-per-world", "0"]), "--cpus-per-world")
+    one_line_error(main([*base, "--address", "auto"]), "--address", "--executor ray")
     assert not out.exists()

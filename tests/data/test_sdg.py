@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from batch_trees import item_files
+
 from lyra_sim.data import LyraScene
 from lyra_sim.data.sdg import generate_dataset
 from lyra_sim.io.shards import Shard
@@ -23,13 +25,16 @@ def test_two_shards_make_disjoint_halves_that_cover_the_run(tmp_path):
     teacher = ProceduralTeacher(codec="dct-t1", shadows=False)
     prompts = ["a bedroom", "a warehouse", "a corridor"]
     a = generate_dataset(teacher, prompts, 5, tmp_path, Shard(0, 2), request_defaults=TINY)
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert [(e["name"], e["status"]) for e in index["items"]] == [
+        ("000000", "made"), ("000001", "pending"), ("000002", "made"), ("000003", "pending"), ("000004", "made")]
     b = generate_dataset(teacher, prompts, 5, tmp_path, Shard(1, 2), request_defaults=TINY)
-    names_a, names_b = {s["scene"] for s in a["scenes"]}, {s["scene"] for s in b["scenes"]}
-    assert names_a == {"000000", "000002", "000004"} and names_b == {"000001", "000003"}
-    assert (tmp_path / "sdg_summary.0-of-2.json").is_file() and (tmp_path / "sdg_summary.1-of-2.json").is_file()
+    assert sorted(a.made) == ["000000", "000002", "000004"] and sorted(b.made) == ["000001", "000003"]
     # Scene i uses prompt i mod len(prompts) and seed i, and reads back in Lyra's layout.
-    s3 = next(s for s in b["scenes"] if s["scene"] == "000003")
-    assert s3["prompt"] == "a bedroom" and s3["seed"] == 3 and s3["kind"] == "room"
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert (index["kind"], index["made"], index["pending"]) == ("scenes", 5, 0)
+    s3 = index["items"][3]
+    assert (s3["name"], s3["prompt"], s3["seed"], s3["scene_kind"], s3["teacher"]) == ("000003", "a bedroom", 3, "room", "procedural")
     scene = LyraScene(tmp_path / "000003")
     assert scene.trajectory_ids == ["0", "1"] and scene.num_frames == 3
     assert scene.description["sdg"]["prompt"] == "a bedroom"
@@ -40,10 +45,20 @@ def test_rerun_skips_finished_scenes(tmp_path):
     generate_dataset(teacher, ["a corridor"], 2, tmp_path, request_defaults=TINY)
     stamp = (tmp_path / "000000" / "scene.json").stat().st_mtime_ns
     events = []
-    summary = generate_dataset(teacher, ["a corridor"], 3, tmp_path, request_defaults=TINY, on_scene=lambda i, what: events.append((i, what)))
-    assert events == [(0, "skipped"), (1, "skipped"), (2, "made")]
+    result = generate_dataset(teacher, ["a corridor"], 3, tmp_path, request_defaults=TINY,
+                              on_event=lambda kind, name, outcome: events.append((kind, name)))
+    assert events == [("skipped", "000000"), ("skipped", "000001"), ("started", "000002"), ("finished", "000002")]
     assert (tmp_path / "000000" / "scene.json").stat().st_mtime_ns == stamp
-    assert summary["complete"] == summary["expected"] == 3
+    assert result.made == ["000002"] and json.loads((tmp_path / "index.json").read_text())["made"] == 3
+
+
+def test_same_seed_same_bytes_written_at_another_time(tmp_path):
+    teacher = ProceduralTeacher(codec="dct-t1", shadows=False)
+    generate_dataset(teacher, ["a warehouse"], 1, tmp_path / "a", request_defaults=TINY)
+    time.sleep(2.1)  # zip members carry a date with 2 s resolution
+    generate_dataset(teacher, ["a warehouse"], 1, tmp_path / "b", request_defaults=TINY)
+    a, b = item_files(tmp_path / "a"), item_files(tmp_path / "b")
+    assert any(name.endswith(".zip") for name in a) and a == b
 
 
 def test_killed_run_leaves_no_partial_scene_and_resumes(tmp_path):
@@ -69,7 +84,7 @@ def test_killed_run_leaves_no_partial_scene_and_resumes(tmp_path):
         assert LyraScene(out / name).trajectory_ids == [str(i) for i in range(6)]
     assert list(out.glob(".*.partial"))  # the half-written one is hidden
     subprocess.run(cmd, env=env, check=True)
-    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [f"{i:06d}" for i in range(6)] + ["sdg_summary.json"]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [f"{i:06d}" for i in range(6)] + ["index.json"]
     assert not list(out.glob(".*.partial"))
-    summary = json.loads((out / "sdg_summary.json").read_text())
-    assert summary["complete"] == 6 and [s["seed"] for s in summary["scenes"]] == list(range(6))
+    index = json.loads((out / "index.json").read_text())
+    assert index["made"] == 6 and [s["seed"] for s in index["items"]] == list(range(6))
