@@ -217,8 +217,9 @@ def test_batch_is_sharded_resumable_and_indexed(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["0001_a-corridor"]
     assert main(["generate", "--prompts", str(prompts), "--out", str(out), "--quiet", *fast]) == 0  # resumes: makes only 0000
     index = json.loads((out / "index.json").read_text())
-    assert [w["folder"] for w in index["worlds"]] == ["0000_a-warehouse-with-shelves", "0001_a-corridor"]
-    assert [w["seed"] for w in index["worlds"]] == [0, 1] and all(w["usd"] == "scene.usdz" for w in index["worlds"])
+    assert [w["name"] for w in index["items"]] == ["0000_a-warehouse-with-shelves", "0001_a-corridor"]
+    assert [w["seed"] for w in index["items"]] == [0, 1] and all(w["usd"] == "scene.usdz" for w in index["items"])
+    assert index["kind"] == "worlds" and index["made"] == 2 and all(w["spawn_points"] > 0 for w in index["items"])
     code = main(["generate", "--prompts", str(prompts), "--out", str(out), "--shard", "2/2", *fast])
     assert code == 2 and "--shard" in capsys.readouterr().err
 
