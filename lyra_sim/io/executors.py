@@ -46,7 +46,7 @@ from lyra_sim.errors import InvalidInputError, MissingDependencyError
 ExecutorKind = Literal["local", "ray"]
 EventKind = Literal["started", "finished", "skipped"]
 
-RAY_INSTALL_HINT = "pip install 'lyra-sim[cluster]' (or pip install 'ray[default]>=2.40')"
+RAY_INSTALL_HINT = "pip install 'lyra-sim[cluster]' (or pip install 'ray>=2.40')"
 """What to run when ``--executor ray`` finds no Ray."""
 
 
