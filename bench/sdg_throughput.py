@@ -36,7 +36,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "lyra_sim.cli", "sdg", "--prompts", str(REPO / "configs/prompts/sdg_prompts.txt"),
                "--num-scenes", str(args.scenes), "--out", str(Path(tmp) / "sdg"), "--frames", str(args.frames),
-               "--width", "320", "--height", "176", "--quiet"] + (["--no-shadows"] if args.no_shadows else [])
+               "--width", "320", "--height", "176", "--workers", "1", "--quiet"] + (["--no-shadows"] if args.no_shadows else [])
         t0 = time.perf_counter()
         procs = [subprocess.Popen([*cmd, "--shard", f"{i}/{args.shards}"], env=env) for i in range(args.shards)]
         codes = [proc.wait() for proc in procs]

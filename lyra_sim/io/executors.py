@@ -22,12 +22,12 @@ Executors (``--executor``, :class:`ExecutorCfg`), one code path for the item its
   or, with no address, on a Ray instance started here (and stopped again at the end); an already
   initialised Ray (``ray.init`` by the caller) is used as it is.
 - no executor (``cfg=None``, library use and unit tests): the tasks run one after the other in
-  this process, through the same :func:`execute`.
+  this process, through the same :func:`execute`, with the process's own thread setting.
 
 An item that fails for its own reasons (any exception in the task) is an :class:`Outcome` with
 ``status="failed"`` and the error, never a stopped batch; ``KeyboardInterrupt`` still stops it.
-Every executor limits a task to ``cpus_per_task`` torch/OpenMP threads, so an item's bytes do
-not depend on which executor or machine made it.
+Both executors limit a task to ``cpus_per_task`` torch/OpenMP threads (a world's bytes were found
+not to depend on the thread count either, but a timing should not depend on the executor).
 """
 
 from __future__ import annotations
@@ -135,9 +135,11 @@ def limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def execute(task: Task, threads: int = 1, attempts: int = 1) -> Outcome:
-    """Run ``task`` in this process with ``threads`` threads; any exception is a failed Outcome."""
-    limit_threads(threads)
+def execute(task: Task, threads: int | None = None, attempts: int = 1) -> Outcome:
+    """Run ``task`` in this process (with ``threads`` threads; None leaves the process's own
+    setting, as the in-process run does); any exception is a failed Outcome."""
+    if threads is not None:
+        limit_threads(threads)
     t0 = time.perf_counter()
     try:
         info, status, error = task.fn(**task.kwargs) or {}, "made", None

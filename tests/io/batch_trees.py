@@ -1,11 +1,37 @@
-"""What the batch tests compare: a batch folder's files as bytes, with the seconds an item
-records about itself (its only run-dependent content) taken out."""
+"""What the batch tests (and bench/batch.py) compare and do to a batch: a batch folder's files as
+bytes, with the seconds an item records about itself (its only run-dependent content) taken
+out; a watcher that SIGKILLs the worker writing an item."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import threading
+import time
 import zipfile
 from pathlib import Path
+
+STAGING = re.compile(r"\.(?P<name>[^.]+)\.[0-9a-f]{8}-(?P<pid>\d+)\.\w+\.partial")
+"""An item's staging folder, named by :func:`lyra_sim.io.atomic_directory` after the worker
+(host tag and pid) that is writing it."""
+
+
+def kill_first_worker(out: Path, killed: list, stop: threading.Event) -> None:
+    """Watch ``out`` for an item's staging folder and SIGKILL the worker writing it, once (its
+    name and pid are appended to ``killed``); returns then, or when ``stop`` is set."""
+    while not stop.is_set() and not killed:
+        for entry in os.listdir(out) if out.is_dir() else []:
+            match = STAGING.fullmatch(entry)
+            if match and int(match["pid"]) != os.getpid():
+                try:
+                    os.kill(int(match["pid"]), signal.SIGKILL)
+                except ProcessLookupError:  # it finished (and renamed) just now: wait for the next one
+                    continue
+                killed.append((match["name"], int(match["pid"])))
+                return
+        time.sleep(0.002)
 
 
 def item_files(root: Path) -> dict[str, bytes]:

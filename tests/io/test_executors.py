@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import threading
-import time
 
 import pytest
-from batch_trees import item_files
+from batch_trees import item_files, kill_first_worker
 
 from lyra_sim.data.sdg import generate_dataset
 from lyra_sim.io.executors import ExecutorCfg, Task, run_tasks
@@ -53,20 +50,6 @@ def test_four_scenes_through_ray_are_the_local_executors_bytes(tmp_path, local_r
     assert len(workers_of(local_events)) == 2 and os.getpid() not in workers_of(local_events)
     assert workers_of(ray_events) and os.getpid() not in workers_of(ray_events)
     assert [k for k, *_ in ray_events].count("started") == [k for k, *_ in ray_events].count("finished") == 4
-
-
-def kill_first_worker(out, killed: list, stop: threading.Event) -> None:
-    """Watch ``out`` for a staging folder (``.<scene>.<host>-<pid>.<random>.partial``, made by the
-    worker writing that scene) and SIGKILL its worker once."""
-    pattern = re.compile(r"\.(\d{6})\.[0-9a-f]{8}-(\d+)\.\w+\.partial")
-    while not stop.is_set() and not killed:
-        for entry in os.listdir(out) if out.is_dir() else []:
-            match = pattern.fullmatch(entry)
-            if match and int(match[2]) != os.getpid():
-                os.kill(int(match[2]), signal.SIGKILL)
-                killed.append((match[1], int(match[2])))
-                return
-        time.sleep(0.002)
 
 
 @pytest.fixture(scope="module")
