@@ -9,10 +9,11 @@ for sub in ("render", "io"):
 import pytest  # noqa: E402
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_ray():
     """A real Ray instance on this machine (2 CPUs) for the batch executor tests, started once per
-    session; the executor uses an initialised Ray as it is. Skipped where Ray is not installed
+    test module and stopped after it (its gRPC threads must not outlive the module into tests that
+    fork); the executor uses an initialised Ray as it is. Skipped where Ray is not installed
     (`pip install -e ".[cluster]"`, as CI does)."""
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
