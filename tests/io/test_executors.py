@@ -1,7 +1,7 @@
 """Batch executors (lyra_sim/io/executors.py) on a real local Ray and real worker processes,
 through ``lyra-sim sdg``'s batch (tiny procedural scenes): the same bytes from every executor, a
 worker SIGKILLed in the middle of a scene, a failing item recorded, a rerun making only what is
-missing. (The same for ``generate --prompts`` worlds: tests/pipeline/test_batch.py.)"""
+missing. (The same for ``generate --prompts`` worlds: tests/pipeline/test_generate_batch.py.)"""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from lyra_sim.teachers import ProceduralTeacher
 
 PROMPTS = ["a bedroom", "a warehouse with shelves", "a city street"]
 TINY = {"num_frames": 3, "width": 32, "height": 24, "trajectories": ("left", "up")}
-KILLABLE = {"num_frames": 9, "width": 64, "height": 48}
-"""Six trajectories: long enough to write that a watcher catches a scene half written."""
+KILLABLE = {"num_frames": 9, "width": 64, "height": 48, "trajectories": ("left", "right", "up")}
+"""Long enough to write (~0.3 s) that a watcher polling every 2 ms catches a scene half written."""
 NAMES = [f"{i:06d}" for i in range(4)]
 
 
