@@ -112,6 +112,7 @@ def run_batch(items: Sequence[BatchItem], out: str | Path, kind: BatchKind, sett
     if executor is not None:
         executor.check()  # before anything is written
     out = Path(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     result = BatchResult()
     entries = {e["name"]: e for e in index_entries(out, items, kind)}
@@ -147,7 +148,12 @@ def run_batch(items: Sequence[BatchItem], out: str | Path, kind: BatchKind, sett
         if on_event:
             on_event(event, key, outcome)
 
-    run_tasks(todo, executor, finished)
+    try:
+        run_tasks(todo, executor, finished)
+    except BaseException:
+        if created and not any(out.iterdir()):  # e.g. an unreachable Ray cluster: leave no empty folder
+            out.rmdir()
+        raise
     _remove_dead_staging(out, {e["name"] for e in entries.values() if e["status"] == "made"})
     result.index = write_index(out, kind.kind, index_entries(out, items, kind))
     return result
