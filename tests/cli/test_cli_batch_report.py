@@ -29,3 +29,15 @@ def test_table_and_json_of_a_batch_with_a_failure(tmp_path, capsys):
 
 def test_a_folder_without_an_index_is_one_line(tmp_path, one_line_error):
     one_line_error(main(["batch-report", str(tmp_path)]), "no batch index", "lyra-sim sdg")
+
+
+def test_a_worlds_index_shows_spawn_points_and_physics(tmp_path, capsys):
+    from lyra_sim.io.batch import write_index
+
+    world = {"name": "0000_a-warehouse", "status": "made", "prompt": "a warehouse", "seed": 0, "seconds": 91.5, "error": None,
+             "usd": "scene.usdz", "gaussians": [120000], "spawn_points": 7, "physics_check": "passed"}
+    pending = {"name": "0001_a-corridor", "status": "pending", "prompt": "a corridor", "seed": 1, "seconds": None, "error": None}
+    write_index(tmp_path, "worlds", [world, pending])
+    assert main(["batch-report", str(tmp_path)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "0000_a-warehouse" in line)
+    assert all(word in row for word in ("made", "91.5", "a warehouse", "7", "passed"))
