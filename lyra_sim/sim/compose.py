@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from lyra_sim.errors import InvalidInputError
-from lyra_sim.export.usd_gaussians import gaussian_prims
+from lyra_sim.export.usd_prims import gaussian_prims
 from lyra_sim.export.usd_physics import author_physics_scene
 from lyra_sim.io.atomic import atomic_output
 from lyra_sim.sim.randomize import EnvDraw, RandomizationCfg, WorldDraws, draw_world
