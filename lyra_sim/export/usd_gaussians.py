@@ -31,7 +31,7 @@ from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, UsdUtils, UsdVol, Vt
 from lyra_sim.errors import ExportError, InvalidInputError
 from lyra_sim.export.config import GIB, UsdGaussiansCfg
 from lyra_sim.gaussians import GaussianScene
-from lyra_sim.gaussians.sh import num_sh_bases, sh_degree_from_bases
+from lyra_sim.gaussians.sh_layout import num_sh_bases, sh_degree_from_bases
 from lyra_sim.io.atomic import atomic_output, check_writable
 from lyra_sim.export.usd_prims import gaussian_prims, prim_array
 

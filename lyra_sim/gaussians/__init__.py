@@ -7,7 +7,8 @@ import lazy_loader
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
-        "formats": ["detect_format", "read_gaussians", "write_gaussians"],
+        "arrays": ["GaussianArrays"],
+        "formats": ["detect_format", "read_gaussian_arrays", "read_gaussians", "write_gaussians"],
         "ply": ["read_ply", "write_ply"],
         "ply_header": ["PlyHeader", "read_ply_header"],
         "scene": ["DynamicGaussianScene", "GaussianScene"],
@@ -16,6 +17,8 @@ __getattr__, __dir__, _ = lazy_loader.attach(
 )
 
 __all__ = [
+    "GaussianArrays",
+    "read_gaussian_arrays",
     "DynamicGaussianScene",
     "detect_format",
     "read_gaussians",
