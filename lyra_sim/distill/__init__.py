@@ -12,10 +12,10 @@ __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
         "checkpoint": ["latest_checkpoint", "list_checkpoints", "load_checkpoint", "save_checkpoint"],
-        "config": ["DataCfg", "OptimCfg", "RenderCfg", "StageCfg", "TrainCfg", "load_train_cfg"],
+        "config": ["LossCfg", "DataCfg", "OptimCfg", "RenderCfg", "StageCfg", "TrainCfg", "load_train_cfg"],
         "deferred": ["render_views"],
         "logs": ["read_log"],
-        "losses": ["DistillationLoss", "LossCfg", "depth_loss_per_view", "mse_per_view", "normalize_depth", "ssim_loss_per_view"],
+        "losses": ["DistillationLoss", "depth_loss_per_view", "mse_per_view", "normalize_depth", "ssim_loss_per_view"],
         "trainer": ["SampleStream", "Trainer", "TrainResult", "train"],
     },
 )
