@@ -25,7 +25,7 @@ from lyra_sim.cameras import (
 from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES, TRAJECTORY_NAMES
 from lyra_sim.errors import InvalidInputError, OutputExistsError
 from lyra_sim.gaussians import GaussianScene
-from lyra_sim.render.preview import colorize_depth, contact_sheet, write_mp4, write_png
+from lyra_sim.render.preview import colorize_depth, contact_sheet, depth_range, write_mp4, write_png
 from lyra_sim.render.rasterize import render
 
 PREVIEW_TRAJECTORIES = ("auto", "spiral", "orbit") + TRAJECTORY_NAMES
@@ -145,8 +145,8 @@ def render_flythrough(
 
     write_mp4(frames(), video, fps=fps, overwrite=overwrite)
     # One depth range for the whole sheet, so a colour means the same distance in every frame.
-    valid = torch.cat([d[a > 0.5] for d, a in sheet_depth])
-    near, far = (torch.quantile(valid, 0.02).item(), torch.quantile(valid, 0.98).item()) if valid.numel() else (None, None)
-    depth_images = [colorize_depth(d, a, near, far) for d, a in sheet_depth]
-    write_png(contact_sheet(sheet_rgb + depth_images, columns=len(sheet_rgb)), sheet, overwrite=overwrite)
+    near_far = depth_range([d for d, _ in sheet_depth], [a for _, a in sheet_depth])
+    depth_images = [colorize_depth(d, a, *(near_far or (None, None))) for d, a in sheet_depth]
+    write_png(contact_sheet(sheet_rgb + depth_images, columns=len(sheet_rgb), row_labels=["render", "depth"],
+                            depth_range=near_far), sheet, overwrite=overwrite)
     return FlythroughFiles(frames=frame_paths, video=video, contact_sheet=sheet)
