@@ -20,7 +20,7 @@ import torch
 from lyra_sim.cameras import Cameras
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.pipeline.config import PreviewCfg
-from lyra_sim.render import render
+from lyra_sim.render.bands import render_in_bands
 from lyra_sim.render.preview import colorize_depth, contact_sheet, depth_range, write_mp4, write_png
 
 
@@ -45,7 +45,7 @@ def write_contact_sheet(scene: GaussianScene, frames: torch.Tensor, cameras: Cam
     rows_rgb, depths = [], []
     for i in range(len(cams)):
         with torch.no_grad():
-            out = render(scene, cams[i], mode="RGB+ED", background=(1.0, 1.0, 1.0))
+            out = render_in_bands(scene, cams[i], mode="RGB+ED", background=(1.0, 1.0, 1.0))
         rows_rgb.append(out.rgb[0].clamp(0, 1))
         depths.append((out.depth[0, ..., 0], out.alpha[0, ..., 0]))
     near_far = depth_range([d for d, _ in depths], [a for _, a in depths])  # one range: one colour, one distance
@@ -68,7 +68,7 @@ def write_flythrough(scene: GaussianScene, settings: PreviewCfg, path: str | Pat
     def frames():
         for i in range(len(cams)):
             with torch.no_grad():
-                yield render(scene, cams[i], background=(1.0, 1.0, 1.0)).rgb[0].clamp(0, 1)
+                yield render_in_bands(scene, cams[i], background=(1.0, 1.0, 1.0)).rgb[0].clamp(0, 1)
             if on_frame:
                 on_frame(i)
 

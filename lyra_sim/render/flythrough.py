@@ -26,7 +26,7 @@ from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES, TRAJECTORY_NAMES
 from lyra_sim.errors import InvalidInputError, OutputExistsError
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.render.preview import colorize_depth, contact_sheet, depth_range, write_mp4, write_png
-from lyra_sim.render.rasterize import render
+from lyra_sim.render.bands import render_in_bands
 
 PREVIEW_TRAJECTORIES = ("auto", "spiral", "orbit") + TRAJECTORY_NAMES
 """Names accepted by :func:`preview_cameras` (or a path to a trajectory ``.npz``)."""
@@ -132,7 +132,7 @@ def render_flythrough(
     def frames():
         for i in range(len(cameras)):
             with torch.no_grad():
-                out = render(scene, cameras[i].to(scene.device, scene.dtype), mode="RGB+ED", background=background, backend=backend)
+                out = render_in_bands(scene, cameras[i].to(scene.device, scene.dtype), mode="RGB+ED", background=background, backend=backend)
             rgb = out.rgb[0].cpu()
             if write_frames:
                 write_png(rgb, frame_paths[i], overwrite=overwrite)
