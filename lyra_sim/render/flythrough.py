@@ -113,7 +113,9 @@ def render_flythrough(
 
     Writes ``frames/frame_0000.png ...`` (if ``write_frames``), ``preview.mp4`` and
     ``contact_sheet.png`` (``sheet_frames`` evenly spaced frames: RGB row over depth row).
-    Frames are rendered one at a time, so memory does not grow with the trajectory length.
+    Frames are rendered one at a time (each in bands of rows if it is large, see
+    :mod:`lyra_sim.render.bands`), so memory does not grow with the trajectory length or the
+    scene's splat sizes. An interruption (Ctrl-C) or error removes what this call wrote.
     Nothing is overwritten unless ``overwrite``: the check happens before any rendering.
 
     Args:
@@ -128,6 +130,8 @@ def render_flythrough(
             raise OutputExistsError(existing[0])
     sheet_ids = set(torch.linspace(0, len(cameras) - 1, min(sheet_frames, len(cameras))).round().long().tolist())
     sheet_rgb, sheet_depth = [], []
+    made_dirs = [d for d in (out_dir, out_dir / "frames") if not d.exists()]
+    written: list[Path] = []
 
     def frames():
         for i in range(len(cameras)):
@@ -135,7 +139,7 @@ def render_flythrough(
                 out = render_in_bands(scene, cameras[i].to(scene.device, scene.dtype), mode="RGB+ED", background=background, backend=backend)
             rgb = out.rgb[0].cpu()
             if write_frames:
-                write_png(rgb, frame_paths[i], overwrite=overwrite)
+                written.append(write_png(rgb, frame_paths[i], overwrite=overwrite))
             if i in sheet_ids:
                 sheet_rgb.append(rgb)
                 sheet_depth.append((out.depth[0].cpu(), out.alpha[0].cpu()))
@@ -143,10 +147,18 @@ def render_flythrough(
                 on_frame(i)
             yield rgb
 
-    write_mp4(frames(), video, fps=fps, overwrite=overwrite)
-    # One depth range for the whole sheet, so a colour means the same distance in every frame.
-    near_far = depth_range([d for d, _ in sheet_depth], [a for _, a in sheet_depth])
-    depth_images = [colorize_depth(d, a, *(near_far or (None, None))) for d, a in sheet_depth]
-    write_png(contact_sheet(sheet_rgb + depth_images, columns=len(sheet_rgb), row_labels=["render", "depth"],
-                            depth_range=near_far), sheet, overwrite=overwrite)
+    try:
+        written.append(write_mp4(frames(), video, fps=fps, overwrite=overwrite))
+        # One depth range for the whole sheet, so a colour means the same distance in every frame.
+        near_far = depth_range([d for d, _ in sheet_depth], [a for _, a in sheet_depth])
+        depth_images = [colorize_depth(d, a, *(near_far or (None, None))) for d, a in sheet_depth]
+        write_png(contact_sheet(sheet_rgb + depth_images, columns=len(sheet_rgb), row_labels=["render", "depth"],
+                                depth_range=near_far), sheet, overwrite=overwrite)
+    except BaseException:  # Ctrl-C or an error: leave no half fly-through behind
+        for path in written:
+            path.unlink(missing_ok=True)
+        for folder in reversed(made_dirs):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     return FlythroughFiles(frames=frame_paths, video=video, contact_sheet=sheet)

@@ -49,6 +49,19 @@ def test_contact_sheet_layout():
     assert sheet[2 + 4 + 2, 2 + 2 * (6 + 2), 0].item() == 1.0  # empty sixth slot shows background
 
 
+def test_an_interrupted_flythrough_leaves_nothing_behind(tmp_path):
+    scene = small_scene()
+    cams = preview_cameras(scene, "spiral", num_frames=4, width=32, height=24)
+
+    def stop(i):
+        if i == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        render_flythrough(scene, cams, tmp_path / "out", on_frame=stop)
+    assert not (tmp_path / "out").exists()  # frames written before Ctrl-C were removed with their folder
+
+
 def test_contact_sheet_labels_its_rows_and_draws_a_depth_bar():
     imgs = [torch.full((40, 60, 3), 0.5) for _ in range(4)]
     plain = contact_sheet(imgs, columns=2, pad=2)
