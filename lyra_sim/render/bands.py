@@ -4,7 +4,8 @@ The torch compositor (:mod:`lyra_sim.render.torch_backend`) holds every (Gaussia
 of a call at once. A capture seen whole, or splats at a scale cap, can make hundreds of millions
 of pairs: measured on a 2-core CPU at 512x384, the example room with its splats scaled up 8x
 made 526 M bounding-box pairs and peaked at 21 GB. Pixels are independent, so rendering an
-image's rows in bands and stacking them gives the same image, with memory set by the band.
+image's rows in bands (and, where one row alone is over budget, its columns in slices) and
+stacking them gives the same image, with memory set by the band.
 
 Band heights come from an estimate of each row's pairs (the width of every Gaussian's pixel
 bounding box added to each row it spans; the compositor keeps fewer, so the estimate is an upper
@@ -16,6 +17,8 @@ views are rendered whole.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -96,11 +99,17 @@ def render_in_bands(scene: GaussianScene, cameras: Cameras, max_pairs: int = MAX
         view_kwargs = dict(kwargs)
         if background is not None and torch.as_tensor(background).ndim == 2:
             view_kwargs["background"] = torch.as_tensor(background)[v : v + 1]
-        bands = band_rows(row_pairs(scene, camera, near, far, eps2d), max_pairs)
-        if len(bands) == 1:
+        per_row = row_pairs(scene, camera, near, far, eps2d)
+        # A row over the budget (splats as wide as the image) is cut into column slices too; the
+        # estimate is spread evenly over them.
+        slices = max(1, min(camera.width, math.ceil(float(per_row.max()) / max_pairs)))
+        bands = band_rows(per_row / slices, max_pairs)
+        if len(bands) == 1 and slices == 1:
             views.append(render(scene, camera, **view_kwargs))
             continue
-        parts = [render(scene, camera, rows=band, **view_kwargs) for band in bands]
+        edges = [round(k * camera.width / slices) for k in range(slices + 1)]
+        parts = [_stack([render(scene, camera, rows=band, cols=(a, b), **view_kwargs) for a, b in zip(edges, edges[1:])], dim=2)
+                 for band in bands]
         views.append(_stack(parts, dim=1))
     return _stack(views, dim=0)
 

@@ -50,6 +50,18 @@ def test_a_band_is_the_rows_of_the_whole_image():
     assert torch.allclose(band.rgb, whole.rgb[:, 10:25], atol=1e-5)
     with pytest.raises(InvalidInputError, match="rows"):
         render(scene, cams[0:1], rows=(30, 20))
+    tile = render(scene, cams[0:1], mode="RGB+SD", rows=(5, 30), cols=(12, 40))
+    whole_sd = render(scene, cams[0:1], mode="RGB+SD")
+    assert torch.allclose(tile.surface_depth, whole_sd.surface_depth[:, 5:30, 12:40], atol=1e-5)
+    assert torch.allclose(tile.rgb, whole_sd.rgb[:, 5:30, 12:40], atol=1e-5)
+
+
+def test_rows_over_budget_are_cut_into_columns():
+    scene, cams = scene_and_cameras()
+    whole = render(scene, cams, mode="RGB+ED")
+    budget = int(row_pairs(scene, cams[0:1]).max() / 3)  # no single row fits: tiles, not bands
+    tiled = render_in_bands(scene, cams, max_pairs=budget, mode="RGB+ED")
+    assert torch.allclose(tiled.rgb, whole.rgb, atol=1e-5) and torch.allclose(tiled.depth, whole.depth, atol=1e-4)
 
 
 def test_refuses_impossible_sizes():
