@@ -9,8 +9,8 @@ stacking them gives the same image, with memory set by the band.
 
 Band heights come from an estimate of each row's pairs (the width of every Gaussian's pixel
 bounding box added to each row it spans; the compositor keeps fewer, so the estimate is an upper
-bound). Measured peak cost is 40-76 bytes per estimated pair without autograd, so the default
-:data:`MAX_PAIRS_PER_BAND` keeps a band near 0.6 GB. Bands are windows of rows of the whole
+bound). Measured without autograd: about 100 bytes per estimated pair of a band plus a fixed
+0.3 GB, so the default :data:`MAX_PAIRS_PER_BAND` keeps a frame near 0.7 GB. Bands are windows of rows of the whole
 image's projection (``render(..., rows=...)``), so they are exact, not re-projected crops (whose
 off-screen Jacobian clamp would differ). gsplat tiles its own work on a GPU: with that backend
 views are rendered whole.
@@ -29,9 +29,10 @@ from lyra_sim.gaussians import GaussianScene
 from lyra_sim.render.projection import project_gaussians
 from lyra_sim.render.rasterize import RenderOutput, render, resolve_backend
 
-MAX_PAIRS_PER_BAND = 8_000_000
-"""Estimated (Gaussian, pixel) pairs per band by default: at most about 0.6 GB at the measured 40-76
-bytes each, which leaves the rest of the 2 GB budget to the interpreter, torch and the scene."""
+MAX_PAIRS_PER_BAND = 4_000_000
+"""Estimated (Gaussian, pixel) pairs per band by default: measured 0.7 GB above the process's
+baseline for one 512x384 frame of the 8x-splat room (8 M pairs: 1.1 GB), which leaves the rest of
+the 2 GB budget to the interpreter, torch, the scene and the video encoder."""
 MAX_PIXELS = 64_000_000
 """Largest image (width x height) a view may have: its float buffers alone would take over 2 GB."""
 
