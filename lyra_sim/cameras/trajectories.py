@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import zipfile
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -38,33 +38,16 @@ from torch import Tensor
 from lyra_sim.cameras.cameras import Cameras, look_at, rigid_inverse
 from lyra_sim.errors import TrajectoryError
 from lyra_sim.io.archive import check_zip_file
+from lyra_sim.cameras.trajectory_names import (  # noqa: F401 (re-exported)
+    _LINEAR_AXES,
+    LYRA_TRAJECTORIES,
+    SPIRAL_CIRCLES,
+    SPIRAL_RADIUS_FACTORS,
+    TRAJECTORY_NAMES,
+    TrajectoryName,
+)
 
-TrajectoryName = Literal["left", "right", "up", "down", "zoom_out", "zoom_in", "clockwise", "counterclockwise"]
 
-LYRA_TRAJECTORIES: dict[str, tuple[float, float]] = {
-    "left": (0.2, 0.3),
-    "right": (0.2, 0.3),
-    "up": (0.1, 0.2),
-    "zoom_out": (0.3, 0.4),
-    "zoom_in": (0.3, 0.4),
-    "clockwise": (0.4, 0.6),
-}
-"""Lyra's six trajectories in dataset order (index 0..5) with their movement-distance ranges."""
-
-SPIRAL_RADIUS_FACTORS = (0.15, 0.10)
-"""Spiral radii as fractions of the movement distance (x, y); GEN3C's ``radius_*_factor``."""
-SPIRAL_CIRCLES = 2
-
-_LINEAR_AXES = {
-    "left": (0, -1.0),
-    "right": (0, 1.0),
-    "up": (1, -1.0),
-    "down": (1, 1.0),
-    "zoom_out": (2, -1.0),
-    "zoom_in": (2, 1.0),
-}
-
-TRAJECTORY_NAMES: tuple[str, ...] = tuple(_LINEAR_AXES) + ("clockwise", "counterclockwise")
 
 
 def trajectory_positions(name: str, num_frames: int, distance: float, center_depth: float = 1.0) -> Tensor:

@@ -66,7 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     from lyra_sim.runtime import tune_cpu_allocator
 
     tune_cpu_allocator()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # argparse cannot take a positional list (the key=value overrides) after options that follow
+    # other positionals (`render scene.ply --out o frames=10`); every command takes its overrides
+    # anywhere on the line, so the leftovers that are overrides join them.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if hasattr(args, "overrides") and all("=" in x and not x.startswith("-") for x in extra):
+            args.overrides = [*(args.overrides or []), *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return run_command(args.command, args.func, args)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lyra_sim.cli.shared import warn_unchecked
+from lyra_sim.cli.shared import stdout_to_stderr, warn_unchecked
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -24,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
 
     from lyra_sim.export.physics_check import check_world
 
-    result = check_world(args.world, drop=not args.no_drop)
+    with stdout_to_stderr(args.json):  # PhysX/Warp banners must not break the JSON document
+        result = check_world(args.world, drop=not args.no_drop)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

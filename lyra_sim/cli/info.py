@@ -16,16 +16,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``lyra-sim info`` with the parsed ``args``; returns the exit code."""
-    import torch
+    """Run ``lyra-sim info`` with the parsed ``args``; returns the exit code. numpy only: looking
+    at a file never imports torch."""
+    import numpy as np
 
-    from lyra_sim.gaussians.formats import detect_format, read_gaussians
+    from lyra_sim.gaussians.formats import detect_format, read_gaussian_arrays
 
     fmt = detect_format(args.scene)
-    scene = read_gaussians(args.scene)
+    scene = read_gaussian_arrays(args.scene)
     label = fmt.label
     if fmt.name in ("ply", "compressed-ply"):
-        from lyra_sim.gaussians import read_ply_header
+        from lyra_sim.gaussians.ply_header import read_ply_header
 
         label += f", {read_ply_header(args.scene).format}"
     print(f"file:       {args.scene} ({Path(args.scene).stat().st_size / 1e6:.1f} MB, {label})")
@@ -41,12 +42,12 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"bounds:     min {fmt(lo)}  max {fmt(hi)}")
     print(f"bounds 98%: min {fmt(qlo)}  max {fmt(qhi)}")
-    s = scene.scales.max(-1).values
-    print(f"scale:      median {s.median():.4g}, 99th pct {torch.quantile(s[:1_000_000], 0.99):.4g}, max {s.max():.4g} (largest axis)")
+    s = scene.scales.max(-1)
+    print(f"scale:      median {np.median(s):.4g}, 99th pct {np.quantile(s[:1_000_000], 0.99):.4g}, max {s.max():.4g} (largest axis)")
     print("opacity:")
-    counts = torch.histc(scene.opacities, bins=10, min=0.0, max=1.0)
+    counts, _ = np.histogram(scene.opacities, bins=10, range=(0.0, 1.0))
     width = 40
     for i, c in enumerate(counts.tolist()):
-        bar = "#" * int(round(width * c / max(counts.max().item(), 1)))
+        bar = "#" * int(round(width * c / max(counts.max(), 1)))
         print(f"  {i / 10:.1f}-{(i + 1) / 10:.1f} {int(c):>10,} {bar}")
     return 0

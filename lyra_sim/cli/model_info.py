@@ -21,9 +21,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim model-info`` with the parsed ``args``; returns the exit code."""
-    from lyra_sim.models import LatentGaussianDecoder, load_decoder_cfg, parameter_count
+    from lyra_sim.models.config import load_decoder_cfg
 
-    cfg = load_decoder_cfg(args.config, args.overrides)
+    cfg = load_decoder_cfg(args.config, args.overrides)  # first: a bad config is refused before torch loads
+
+    from lyra_sim.models import LatentGaussianDecoder, parameter_count
+
     model = LatentGaussianDecoder(cfg, codec=False)
     counts = parameter_count(model)
     kinds = cfg.block_types

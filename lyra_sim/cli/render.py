@@ -72,7 +72,7 @@ def cfg_from_args(args: argparse.Namespace):
         InvalidInputError: a bad config or override; no scene or no output directory in either
             the command line or the config.
     """
-    from lyra_sim.render.flythrough import load_render_cfg
+    from lyra_sim.render.config import load_render_cfg
 
     # `render --out o key=value` (no SCENE) hands the first override to SCENE: take it back.
     scene, extra = split_overrides([] if args.scene is None else [str(args.scene)])
@@ -91,12 +91,16 @@ def cfg_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim render`` with the parsed ``args``; returns the exit code."""
+    from lyra_sim.gaussians.formats import detect_format
+
+    cfg = cfg_from_args(args)  # first: a bad setting or file fails before torch loads, with nothing written
+    detect_format(cfg.scene)  # a missing or unreadable scene file: one line, before torch loads
+
     import torch
 
     from lyra_sim.gaussians.formats import read_gaussians
     from lyra_sim.render.flythrough import preview_cameras, render_flythrough
 
-    cfg = cfg_from_args(args)  # first: a bad setting fails before the scene is read, with nothing written
     device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     t0 = time.perf_counter()
     scene = read_gaussians(cfg.scene, device=device)

@@ -13,6 +13,8 @@
   :func:`batch_progress` its form for a batch on an executor (made, failed, running, rate).
 - :func:`add_executor_arguments`, :func:`executor_cfg_from_args`: ``--executor local|ray``,
   ``--address``, ``--cpus-per-world``, ``--workers`` of the batch commands (generate, sdg).
+- :func:`stdout_to_stderr`: what libraries print (PhysX and Warp banners, from Python or C)
+  goes to stderr, so a ``--json`` command's stdout is exactly one JSON document.
 
 Nothing heavy is imported here (rich only inside :func:`progress_bar`): ``lyra-sim --help``
 loads every subcommand's parser.
@@ -21,6 +23,7 @@ loads every subcommand's parser.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -187,3 +190,31 @@ def warn_unchecked(command: str, check: dict) -> None:
     for name, part in parts:
         if part.get("status") in ("skipped", "failed") and part.get("reason"):
             print(f"{PROG} {command}: {name} {part['status']}: {part['reason']}", file=sys.stderr)
+
+
+@contextmanager
+def stdout_to_stderr(enabled: bool = True) -> Iterator[None]:
+    """Inside the block, everything written to stdout goes to stderr: Python's ``print`` and
+    what C libraries write to file descriptor 1 (PhysX's ``[Warning] [omni.physx]`` lines,
+    Warp's start-up banner). ``--json`` commands run their work inside it and print the one JSON
+    document after it. ``enabled=False`` does nothing (the human-readable output keeps them)."""
+    if not enabled:
+        yield
+        return
+    import ctypes
+    from contextlib import redirect_stdout
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with redirect_stdout(sys.stderr):  # sys.stdout may not write through fd 1 (a wrapper, a capture)
+            yield
+    finally:
+        sys.stdout.flush()
+        try:
+            ctypes.CDLL(None).fflush(None)  # C stdio buffers still hold banners meant for fd 1
+        except (OSError, AttributeError):
+            pass
+        os.dup2(saved, 1)
+        os.close(saved)

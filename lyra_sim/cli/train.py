@@ -32,9 +32,10 @@ def cfg_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim train`` with the parsed ``args``; returns the exit code."""
+    cfg = cfg_from_args(args)  # first: a bad setting is refused before torch loads
+
     from lyra_sim.distill import train
 
-    cfg = cfg_from_args(args)
     result = train(cfg, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, max_steps=args.max_steps)
     if not args.quiet and result.rank == 0:
         print(f"step {result.step}/{cfg.total_steps} ({result.steps_per_second:.2f} steps/s); "

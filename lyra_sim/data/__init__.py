@@ -1,26 +1,23 @@
 """Lyra's SDG dataset layout: scene reader and writer, view sampling, the training Dataset."""
 
-from lyra_sim.data.dataset import LyraDataset, LyraDatasetCfg
-from lyra_sim.data.exr import decode_exr, encode_exr, read_exr_channel
-from lyra_sim.data.latents import LatentStatistics
-from lyra_sim.data.layout import (
-    FIELD_EXTENSIONS,
-    LyraScene,
-    field_path,
-    find_scenes,
-    scene_keys,
-    trajectory_ids,
+import lazy_loader
+
+# Submodules load on first use of a name (SPEC 1, lazy_loader), so `lyra-sim --help` and the
+# commands that need no tensors never import torch.
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "dataset": ["LyraDataset", "LyraDatasetCfg"],
+        "exr": ["decode_exr", "encode_exr", "read_exr_channel"],
+        "latents": ["LatentStatistics"],
+        "layout": ["FIELD_EXTENSIONS", "LyraScene", "field_path", "find_scenes", "scene_keys", "trajectory_ids"],
+        "safe_pickle": ["load_array_pickle"],
+        "sampling": ["ViewSample", "ViewSamplingCfg", "sample_views"],
+        "transforms": ["CropResize", "intrinsics_to_matrix", "matrix_to_intrinsics", "relative_to"],
+        "video": ["count_video_frames", "read_video_frames", "write_video"],
+        "writer": ["write_scene"],
+    },
 )
-from lyra_sim.data.safe_pickle import load_array_pickle
-from lyra_sim.data.sampling import ViewSample, ViewSamplingCfg, sample_views
-from lyra_sim.data.transforms import (
-    CropResize,
-    intrinsics_to_matrix,
-    matrix_to_intrinsics,
-    relative_to,
-)
-from lyra_sim.data.video import count_video_frames, read_video_frames, write_video
-from lyra_sim.data.writer import write_scene
 
 __all__ = [
     "FIELD_EXTENSIONS",

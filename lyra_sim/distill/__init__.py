@@ -4,19 +4,21 @@ Trainer, losses, deferred backpropagation, the progressive-stage configuration, 
 checkpoints and data-parallel launch (torchrun / accelerate, DDP).
 """
 
-from lyra_sim.distill.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
-from lyra_sim.distill.config import DataCfg, OptimCfg, RenderCfg, StageCfg, TrainCfg, load_train_cfg
-from lyra_sim.distill.deferred import render_views
-from lyra_sim.distill.logs import read_log
-from lyra_sim.distill.losses import (
-    DistillationLoss,
-    LossCfg,
-    depth_loss_per_view,
-    mse_per_view,
-    normalize_depth,
-    ssim_loss_per_view,
+import lazy_loader
+
+# Submodules load on first use of a name (SPEC 1, lazy_loader), so `lyra-sim --help` and the
+# commands that need no tensors never import torch.
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "checkpoint": ["latest_checkpoint", "list_checkpoints", "load_checkpoint", "save_checkpoint"],
+        "config": ["LossCfg", "DataCfg", "OptimCfg", "RenderCfg", "StageCfg", "TrainCfg", "load_train_cfg"],
+        "deferred": ["render_views"],
+        "logs": ["read_log"],
+        "losses": ["DistillationLoss", "depth_loss_per_view", "mse_per_view", "normalize_depth", "ssim_loss_per_view"],
+        "trainer": ["SampleStream", "Trainer", "TrainResult", "train"],
+    },
 )
-from lyra_sim.distill.trainer import SampleStream, Trainer, TrainResult, train
 
 __all__ = [
     "DataCfg",

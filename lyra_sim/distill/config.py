@@ -14,8 +14,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Sequence
 
-from lyra_sim.distill.losses import LossCfg
 from lyra_sim.errors import InvalidInputError
+
+
+Perceptual = Literal["ssim", "lpips", "none"]
+
+
+@dataclass
+class LossCfg:
+    """Weights of the distillation loss terms."""
+
+    lambda_mse: float = 1.0
+    """Weight of the RGB mean squared error (Lyra: 1). Defaults to 1.0."""
+    perceptual: Perceptual = "ssim"
+    """"lpips" (LPIPS-VGG, Lyra's choice; needs the `lpips` package and local VGG16 weights,
+    i.e. a GPU environment), "ssim" (1 - SSIM, 11-tap Gaussian window, no weights) or "none".
+    Defaults to "ssim"."""
+    lambda_perceptual: float = 0.2
+    """Weight of the perceptual term (Lyra: 0.5 for LPIPS; 0.2 is the usual D-SSIM weight of
+    3DGS). Defaults to 0.2."""
+    lambda_depth: float = 0.05
+    """Weight of the scale-and-shift-invariant depth loss (Lyra: 0.05). Defaults to 0.05."""
+    lambda_decoded_depth: float = 0.0
+    """Weight of the metric loss on the decoder's own per-ray depth against the teacher's
+    exact depth of the input frames (:func:`decoded_depth_loss_per_view`); needs a metric
+    teacher (the procedural one) and makes the dataset load input depth. 0 = Lyra's loss.
+    Defaults to 0.0."""
+    sky_weight: float = 0.1
+    """Weight of the sky rays (teacher depth unknown) in that loss, relative to surface rays.
+    Defaults to 0.1."""
+    lpips_max_height: int = 704
+    """Images taller than this are downsampled (area) before LPIPS (Lyra ``lpips_img_size_min``).
+    Defaults to 704."""
 
 
 @dataclass

@@ -48,11 +48,13 @@ def write_training_preview(path: str | Path, teacher: Tensor, rendered: Tensor, 
     Args:
         teacher, rendered: [V, 3, H, W] in [0, 1]; depth, alpha: [V, H, W].
     """
-    from lyra_sim.render.preview import colorize_depth, contact_sheet, write_png
+    from lyra_sim.render.preview import colorize_depth, contact_sheet, depth_range, write_png
 
     v = min(views, teacher.shape[0])
     idx = torch.linspace(0, teacher.shape[0] - 1, v).round().long().tolist()
     rows = [teacher[i].permute(1, 2, 0) for i in idx]
     rows += [rendered[i].permute(1, 2, 0).clamp(0, 1) for i in idx]
-    rows += [colorize_depth(depth[i], alpha[i]) for i in idx]
-    return write_png(contact_sheet(rows, columns=v), path, overwrite=True)
+    near_far = depth_range([depth[i] for i in idx], [alpha[i] for i in idx])
+    rows += [colorize_depth(depth[i], alpha[i], *(near_far or (None, None))) for i in idx]
+    sheet = contact_sheet(rows, columns=v, row_labels=["teacher", "decoder", "depth"], depth_range=near_far)
+    return write_png(sheet, path, overwrite=True)

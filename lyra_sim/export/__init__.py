@@ -5,44 +5,26 @@ points, report); the pieces are public for the pipeline and for tests. See READM
 the formats, flags and hard limits.
 """
 
-from lyra_sim.export.alignment import (
-    Alignment,
-    FloorPlane,
-    estimate_alignment,
-    fit_floor,
+import lazy_loader
+
+# Submodules load on first use of a name (SPEC 1, lazy_loader), so `lyra-sim --help` and the
+# commands that need no tensors never import torch.
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "alignment": ["Alignment", "FloorPlane", "estimate_alignment", "fit_floor"],
+        "collider": ["ColliderStats", "CollisionProxy", "build_collision_proxy", "flatten_floor"],
+        "config": ["AlignmentCfg", "ColliderCfg", "ExportCfg", "MovingColliderCfg", "PhysicsCheckCfg", "SpawnCfg", "UsdGaussiansCfg"],
+        "depth": ["DepthViews", "SourceFrame", "depth_views_from_teacher", "render_depth_views"],
+        "mesh_io": ["read_obj", "write_glb", "write_obj"],
+        "moving": ["MovingCollider", "TimedDepth"],
+        "nurec": ["read_nurec_usdz", "write_nurec_usdz"],
+        "report": ["format_report"],
+        "spawn": ["SpawnPoint", "find_spawn_points"],
+        "usd_gaussians": ["author_gaussians", "read_usd_gaussians", "write_usd_gaussians"],
+        "scene": ["ExportResult", "export_scene"],
+    },
 )
-from lyra_sim.export.collider import (
-    ColliderStats,
-    CollisionProxy,
-    build_collision_proxy,
-    flatten_floor,
-)
-from lyra_sim.export.config import (
-    AlignmentCfg,
-    ColliderCfg,
-    ExportCfg,
-    MovingColliderCfg,
-    PhysicsCheckCfg,
-    SpawnCfg,
-    UsdGaussiansCfg,
-)
-from lyra_sim.export.depth import (
-    DepthViews,
-    SourceFrame,
-    depth_views_from_teacher,
-    render_depth_views,
-)
-from lyra_sim.export.mesh_io import read_obj, write_glb, write_obj
-from lyra_sim.export.moving import MovingCollider, TimedDepth
-from lyra_sim.export.nurec import read_nurec_usdz, write_nurec_usdz
-from lyra_sim.export.report import format_report
-from lyra_sim.export.spawn import SpawnPoint, find_spawn_points
-from lyra_sim.export.usd_gaussians import (
-    author_gaussians,
-    read_usd_gaussians,
-    write_usd_gaussians,
-)
-from lyra_sim.export.scene import ExportResult, export_scene
 
 __all__ = [
     "Alignment",

@@ -26,7 +26,7 @@ import numpy as np
 from lyra_sim.export.config import PhysicsCheckCfg
 from lyra_sim.export.physx_runner import physics_stage, require_ovphysx, simulate
 from lyra_sim.export.spawn import SpawnPoint
-from lyra_sim.export.usd_gaussians import gaussian_prims
+from lyra_sim.export.usd_prims import gaussian_prims
 from lyra_sim.export.usd_kinematic import kinematic_bodies, stage_at_time
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from lyra_sim.errors import ExportError
-from lyra_sim.export.usd_gaussians import gaussian_prims
+from lyra_sim.export.usd_prims import gaussian_prims
 
 _SCHEMAS_REGISTERED = False
 

@@ -206,4 +206,6 @@ def write_collider_preview(scene: GaussianScene, proxy_scene: CollisionProxy, ca
         rgb = render(scene, cams.to(scene.device, scene.dtype), background=(1.0, 1.0, 1.0)).rgb.float().cpu().clamp(0, 1)
     overlay, colour, hit = collider_over_renders(proxy_scene, cams, rgb)
     mesh_row = torch.where(hit[..., None], colour, torch.ones_like(colour))
-    return write_png(contact_sheet(list(rgb) + list(mesh_row) + list(overlay), columns=len(cams)), path, overwrite=True)
+    sheet = contact_sheet(list(rgb) + list(mesh_row) + list(overlay), columns=len(cams),
+                          row_labels=["Gaussians", "collider", "both"])
+    return write_png(sheet, path, overwrite=True)

@@ -29,12 +29,15 @@ comes to rest) and carries the plane's unit normal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lyra_sim.export import mesh_ops
-from lyra_sim.export.collider import CollisionProxy
 from lyra_sim.export.config import SpawnCfg
+
+if TYPE_CHECKING:  # annotations only: importing the collider (torch) would slow `lyra-sim check`
+    from lyra_sim.export.collider import CollisionProxy
 
 _MAX_LAYERS = 4
 """Layers per cell taken into account when joining neighbours (a floor, a table, a shelf, ...)."""

@@ -31,8 +31,9 @@ from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, UsdUtils, UsdVol, Vt
 from lyra_sim.errors import ExportError, InvalidInputError
 from lyra_sim.export.config import GIB, UsdGaussiansCfg
 from lyra_sim.gaussians import GaussianScene
-from lyra_sim.gaussians.sh import num_sh_bases, sh_degree_from_bases
+from lyra_sim.gaussians.sh_layout import num_sh_bases, sh_degree_from_bases
 from lyra_sim.io.atomic import atomic_output, check_writable
+from lyra_sim.export.usd_prims import gaussian_prims, prim_array
 
 USD_SUFFIXES = (".usda", ".usdc", ".usd", ".usdz")
 KERNEL_SUPPORT = 3.0
@@ -287,35 +288,19 @@ def _existing_parent(path: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------------- read
-def gaussian_prims(stage) -> list:
-    """Every ParticleField3DGaussianSplat prim of ``stage``, in traversal order."""
-    return [p for p in stage.Traverse() if p.GetTypeName() == "ParticleField3DGaussianSplat"]
-
-
-def _get(prim, name: str):
-    """Value of ``name`` or its half twin ``name + 'h'`` as a numpy array, or None."""
-    for attr_name in (name, name + "h"):
-        attr = prim.GetAttribute(attr_name)
-        if attr and attr.HasAuthoredValue():
-            value = attr.Get()
-            if value is not None and len(value):
-                return np.array(value, dtype=np.float32)  # a copy: torch wants writable memory
-    return None
-
-
 def read_prim_gaussians(prim) -> GaussianScene:
     """The Gaussians of one ParticleField3DGaussianSplat prim, in its local space.
 
     Follows the schema's per-attribute rules: the position count is N; a missing (or too short)
     array takes the schema default (identity orientation, unit scale, opacity 1, grey SH).
     """
-    pos = _get(prim, "positions")
+    pos = prim_array(prim, "positions")
     if pos is None:
         raise ExportError(f"{prim.GetPath()}: ParticleField3DGaussianSplat without positions")
     n = len(pos)
 
     def per_particle(name: str, width: int, default) -> np.ndarray:
-        v = _get(prim, name)
+        v = prim_array(prim, name)
         if v is None or len(v) < n:
             return np.tile(np.asarray(default, np.float32), (n, 1)).reshape(n, width) if width > 1 else np.full(n, default, np.float32)
         return v[:n].reshape(n, width) if width > 1 else v[:n]
@@ -326,7 +311,7 @@ def read_prim_gaussians(prim) -> GaussianScene:
     degree_attr = prim.GetAttribute("radiance:sphericalHarmonicsDegree")
     degree = int(degree_attr.Get()) if degree_attr and degree_attr.HasAuthoredValue() else 3
     k = num_sh_bases(degree)
-    sh = _get(prim, "radiance:sphericalHarmonicsCoefficients")
+    sh = prim_array(prim, "radiance:sphericalHarmonicsCoefficients")
     if sh is None or len(sh) < n * k:
         sh_t = torch.zeros(n, 1, 3)
     else:
@@ -375,45 +360,3 @@ def read_usd_gaussians(source, frame: str = "local") -> GaussianScene:
                 scene = scene.transform(torch.from_numpy(m))
         scenes.append(scene)
     return GaussianScene.merge(scenes)
-
-
-def check_gaussian_prim(prim) -> list[str]:
-    """Problems NVIDIA's asset rule VG.035 names that stock validators do not check.
-
-    All arrays authored and of one length, opacities in [0, 1], positive finite scales, unit
-    quaternions, SH length = N (degree+1)^2, extent authored. Returns messages (empty: fine).
-    """
-    problems = []
-    path = prim.GetPath()
-    pos = _get(prim, "positions")
-    if pos is None:
-        return [f"{path}: positions not authored"]
-    n = len(pos)
-    for name, width in (("orientations", 4), ("scales", 3), ("opacities", 1)):
-        v = _get(prim, name)
-        if v is None:
-            problems.append(f"{path}: {name} not authored")
-        elif v.size != n * width:
-            problems.append(f"{path}: {name} holds {v.size // width} values for {n} particles")
-    q = _get(prim, "orientations")
-    if q is not None and q.size == 4 * n and n and np.abs(np.linalg.norm(q.reshape(n, 4), axis=1) - 1).max() > 1e-2:
-        problems.append(f"{path}: orientations are not unit quaternions")
-    o = _get(prim, "opacities")
-    if o is not None and n and ((o < 0) | (o > 1)).any():
-        problems.append(f"{path}: opacities outside [0, 1]")
-    s = _get(prim, "scales")
-    if s is not None and n and (~np.isfinite(s) | (s <= 0)).any():
-        problems.append(f"{path}: scales must be finite and > 0")
-    if not np.isfinite(pos).all():
-        problems.append(f"{path}: positions contain NaN/inf")
-    degree_attr = prim.GetAttribute("radiance:sphericalHarmonicsDegree")
-    degree = int(degree_attr.Get()) if degree_attr and degree_attr.HasAuthoredValue() else 3
-    sh = _get(prim, "radiance:sphericalHarmonicsCoefficients")
-    if sh is None:
-        problems.append(f"{path}: SH coefficients not authored")
-    elif len(sh) != n * (degree + 1) ** 2:
-        problems.append(f"{path}: {len(sh)} SH coefficients for {n} particles of degree {degree}")
-    extent = prim.GetAttribute("extent")
-    if not (extent and extent.HasAuthoredValue()):
-        problems.append(f"{path}: extent not authored")
-    return problems

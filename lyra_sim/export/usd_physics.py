@@ -16,12 +16,15 @@ Tested on in-memory stages (``Usd.Stage.CreateInMemory``) like Isaac Lab's kitle
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lyra_sim.export.collider import CollisionProxy
 from lyra_sim.export.config import ColliderCfg
 from lyra_sim.export.spawn import SpawnPoint
+
+if TYPE_CHECKING:  # annotations only: importing the collider (torch) would slow `lyra-sim check`
+    from lyra_sim.export.collider import CollisionProxy
 
 COLLIDER_PATH = "/World/Collider"
 PHYSICS_SCENE_PATH = "/World/PhysicsScene"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lyra_sim.export.usd_gaussians import check_gaussian_prim, gaussian_prims
+from lyra_sim.export.usd_prims import check_gaussian_prim, gaussian_prims
 
 
 @dataclass

@@ -30,11 +30,13 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from lyra_sim.errors import InvalidInputError, PlyValueError, SplatFileError, UnsupportedFormatError
-from lyra_sim.gaussians.scene import GaussianScene
+from lyra_sim.gaussians.arrays import GaussianArrays, check_float_dtype
+
+if TYPE_CHECKING:
+    from lyra_sim.gaussians.scene import GaussianScene
 
 READ_FORMATS = ("ply", "compressed-ply", "splat", "spz")
 """Names of the formats :func:`read_gaussians` reads."""
@@ -182,7 +184,7 @@ def format_for_path(path: str | Path) -> str:
     raise InvalidInputError(f"cannot tell which format to write {path} in: name it {', '.join('*' + s for s in SUFFIXES)} or pass the format")
 
 
-def read_gaussians(path: str | Path, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> GaussianScene:
+def read_gaussians(path: str | Path, *, dtype=None, device="cpu") -> GaussianScene:
     """Read any 3DGS file lyra-sim supports (:data:`READ_FORMATS`), detected by content.
 
     Returns:
@@ -195,26 +197,37 @@ def read_gaussians(path: str | Path, *, dtype: torch.dtype = torch.float32, devi
         MissingDependencyError for an SPZ v4 without a zstd decoder, InvalidInputError for a bad
         ``dtype``.
     """
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise InvalidInputError(f"read_gaussians dtype must be a floating torch dtype, got {dtype!r}")
+    float64 = check_float_dtype(dtype, "read_gaussians")
     path = Path(path)
     fmt = detect_format(path)
-    if fmt.name in ("ply", "compressed-ply"):
-        from lyra_sim.gaussians.ply import read_ply
-        from lyra_sim.gaussians.ply_header import read_ply_header
-
-        scene = read_ply(path, dtype=dtype, device=device)
-        _warn_ply_trailing(read_ply_header(path))
-    elif fmt.name == "spz":
-        from lyra_sim.gaussians.spz import read_spz
-
-        scene = read_spz(path, dtype=dtype, device=device)
-    else:
-        from lyra_sim.gaussians.splat_antimatter import read_splat
-
-        scene = read_splat(path, dtype=dtype, device=device)
+    scene = _read_arrays(path, fmt, float64).to_scene(dtype, device)
     _check_decoded(path, scene, fmt)
     return scene
+
+
+def read_gaussian_arrays(path: str | Path, *, float64: bool = False) -> GaussianArrays:
+    """:func:`read_gaussians` without torch: the activated Gaussians of any supported file as numpy
+    arrays (float64 when ``float64`` else float32), with the same detection, warnings and errors
+    (except the check after a cast to a torch dtype, which only :func:`read_gaussians` makes)."""
+    path = Path(path)
+    return _read_arrays(path, detect_format(path), float64)
+
+
+def _read_arrays(path: Path, fmt: SplatFileFormat, float64: bool) -> GaussianArrays:
+    if fmt.name in ("ply", "compressed-ply"):
+        from lyra_sim.gaussians.ply import read_ply_arrays
+        from lyra_sim.gaussians.ply_header import read_ply_header
+
+        arrays = read_ply_arrays(path, float64=float64)
+        _warn_ply_trailing(read_ply_header(path))
+        return arrays
+    if fmt.name == "spz":
+        from lyra_sim.gaussians.spz import read_spz_arrays
+
+        return read_spz_arrays(path, float64=float64)
+    from lyra_sim.gaussians.splat_antimatter import read_splat_arrays
+
+    return read_splat_arrays(path, float64=float64)
 
 
 def _warn_ply_trailing(header) -> None:
@@ -232,6 +245,8 @@ def _warn_ply_trailing(header) -> None:
 
 def _check_decoded(path: Path, scene: GaussianScene, fmt: SplatFileFormat) -> None:
     """Refuse NaN/inf in the decoded scene (after the cast to its dtype), naming count and property."""
+    import torch
+
     bad = {}
     for name in ("means", "quats", "scales", "opacities", "sh"):
         t = getattr(scene, name)
@@ -286,6 +301,7 @@ __all__ = [
     "SplatFileFormat",
     "detect_format",
     "format_for_path",
+    "read_gaussian_arrays",
     "read_gaussians",
     "write_gaussians",
 ]

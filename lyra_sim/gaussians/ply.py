@@ -24,10 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-
 from lyra_sim.errors import (
     InvalidInputError,
     PlyHeaderError,
@@ -35,10 +34,13 @@ from lyra_sim.errors import (
     PlyValueError,
 )
 from lyra_sim.gaussians.ply_compressed import decode_compressed
+from lyra_sim.gaussians.arrays import GaussianArrays, check_float_dtype
 from lyra_sim.gaussians.ply_header import read_ply_header
 from lyra_sim.gaussians.ply_rows import BLOCK_ROWS, nonfinite, nonfinite_problem, raise_nonfinite, row_blocks, sh_property_order
-from lyra_sim.gaussians.scene import GaussianScene
 from lyra_sim.io.atomic import atomic_output
+
+if TYPE_CHECKING:
+    from lyra_sim.gaussians.scene import GaussianScene
 
 OPACITY_EPS = 1e-12
 """write_ply clamps opacities to [eps, 1 - eps] so 0 and 1 give logits of -/+27.6, not inf.
@@ -53,7 +55,7 @@ _ROTS = ["rot_0", "rot_1", "rot_2", "rot_3"]
 _REQUIRED = _XYZ + ["f_dc_0", "f_dc_1", "f_dc_2", "opacity"] + _SCALES + _ROTS
 
 
-def read_ply(path: str | Path, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> GaussianScene:
+def read_ply(path: str | Path, *, dtype=None, device="cpu") -> GaussianScene:
     """Read a 3DGS PLY (INRIA layout, or SuperSplat compressed) into activated Gaussians.
 
     Activations (sigmoid of the opacity logit, exp of the log-scales, quaternion normalisation)
@@ -63,7 +65,7 @@ def read_ply(path: str | Path, *, dtype: torch.dtype = torch.float32, device: to
 
     Args:
         path: the ``.ply`` file.
-        dtype: float dtype of the returned tensors.
+        dtype: float torch dtype of the returned tensors (None: float32).
         device: device of the returned tensors.
 
     Returns:
@@ -76,15 +78,19 @@ def read_ply(path: str | Path, *, dtype: torch.dtype = torch.float32, device: to
         PlyMissingPropertyError (required properties absent), PlyValueError (NaN/inf,
         zero-length quaternions, unparsable ascii).
     """
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise InvalidInputError(f"read_ply dtype must be a floating torch dtype, got {dtype!r}")
+    return read_ply_arrays(path, float64=check_float_dtype(dtype, "read_ply")).to_scene(dtype, device)
+
+
+def read_ply_arrays(path: str | Path, *, float64: bool = False) -> GaussianArrays:
+    """:func:`read_ply` without torch: the activated Gaussians as numpy arrays, float64 when
+    ``float64`` else float32 (same checks, same errors)."""
     header = read_ply_header(path)
     path = header.path
     vertex = header.element("vertex")
     if vertex is None:
         raise PlyHeaderError(path, "the file has no 'vertex' element (3DGS PLYs store one Gaussian per vertex)")
     if header.is_compressed:
-        return _to_scene(*decode_compressed(header), dtype, device)
+        return GaussianArrays(*(a.astype(np.float64 if float64 else np.float32, copy=False) for a in decode_compressed(header)))
 
     missing = [name for name in _REQUIRED if name not in vertex.property_names]
     if missing:
@@ -93,7 +99,7 @@ def read_ply(path: str | Path, *, dtype: torch.dtype = torch.float32, device: to
     k, sh_names = sh_property_order(header, vertex)
     names = _XYZ + sh_names + ["opacity"] + _SCALES + _ROTS  # every column used, in output order
     blocks = row_blocks(header, vertex, names)  # checks the sizes: must come before allocating
-    n, work = vertex.count, (np.float64 if dtype == torch.float64 else np.float32)
+    n, work = vertex.count, (np.float64 if float64 else np.float32)
     means, sh = np.empty((n, 3), work), np.empty((n, k, 3), work)
     opacities, scales, quats = np.empty(n, work), np.empty((n, 3), work), np.empty((n, 4), work)
     bad_rows, bad_counts, zero = 0, np.zeros(len(names), np.int64), 0
@@ -117,17 +123,7 @@ def read_ply(path: str | Path, *, dtype: torch.dtype = torch.float32, device: to
     huge = nonfinite(scales)[0]  # finite log-scales whose exp overflows
     if huge:
         raise PlyValueError(path, f"{huge:,} Gaussians have log-scales (scale_*) so large that exp overflows {np.dtype(work).name}; drop them")
-    return _to_scene(means, quats, scales, opacities, sh, dtype, device)
-
-
-def _to_scene(means, quats, scales, opacities, sh, dtype: torch.dtype, device) -> GaussianScene:
-    """Wrap activated numpy arrays as a GaussianScene of ``dtype`` on ``device``."""
-    work = np.float64 if dtype == torch.float64 else np.float32
-
-    def tensor(a: np.ndarray) -> torch.Tensor:  # zero-copy on CPU when the types already match
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=work)).to(device=device, dtype=dtype)
-
-    return GaussianScene(tensor(means), tensor(quats), tensor(scales), tensor(opacities), tensor(sh))
+    return GaussianArrays(means, quats, scales, opacities, sh)
 
 
 def write_ply(scene: GaussianScene, path: str | Path, *, overwrite: bool = False, comments: Sequence[str] = ()) -> Path:
@@ -151,6 +147,10 @@ def write_ply(scene: GaussianScene, path: str | Path, *, overwrite: bool = False
         InvalidInputError: NaN/inf values, or scales <= 0, which no reader could use; a
             comment that is not one line of printable ASCII.
     """
+    import torch
+
+    from lyra_sim.gaussians.scene import GaussianScene
+
     if not isinstance(scene, GaussianScene):
         raise InvalidInputError(f"write_ply needs a GaussianScene, got {type(scene).__name__}")
     comments = [comments] if isinstance(comments, str) else list(comments)

@@ -30,7 +30,7 @@ import numpy as np
 from lyra_sim.errors import PlyHeaderError, PlyMissingPropertyError, PlyValueError
 from lyra_sim.gaussians.ply_header import PlyHeader
 from lyra_sim.gaussians.ply_rows import nonfinite, raise_nonfinite, read_columns, sh_property_order
-from lyra_sim.gaussians.sh import C0
+from lyra_sim.gaussians.sh_layout import C0
 
 CHUNK_SIZE = 256
 CHUNK_PROPS = [f"{m}_{a}" for m in ("min", "max") for a in "xyz"] + [f"{m}_scale_{a}" for m in ("min", "max") for a in "xyz"]

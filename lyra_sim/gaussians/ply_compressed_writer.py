@@ -21,7 +21,7 @@ import torch
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.gaussians.ply_compressed import CHUNK_PROPS, CHUNK_SIZE, COLOR_PROPS, VERTEX_PROPS
 from lyra_sim.gaussians.scene import GaussianScene
-from lyra_sim.gaussians.sh import C0
+from lyra_sim.gaussians.sh_layout import C0
 from lyra_sim.io.atomic import atomic_output
 
 LOG_SCALE_RANGE = 20.0

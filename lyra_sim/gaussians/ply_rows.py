@@ -22,7 +22,7 @@ from lyra_sim.errors import (
     PlyValueError,
 )
 from lyra_sim.gaussians.ply_header import PLY_FORMATS, PLY_TYPES, PlyElement, PlyHeader
-from lyra_sim.gaussians.sh import num_sh_bases
+from lyra_sim.gaussians.sh_layout import num_sh_bases
 
 _F_REST_DEGREE = {0: 0, 9: 1, 24: 2, 45: 3}
 _F_REST = re.compile(r"f_rest_(\d+)$")

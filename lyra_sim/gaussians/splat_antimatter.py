@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from lyra_sim.errors import InvalidInputError, SplatFileError
-from lyra_sim.gaussians.scene import GaussianScene
-from lyra_sim.gaussians.sh import C0
+from lyra_sim.gaussians.arrays import GaussianArrays, check_float_dtype
+from lyra_sim.gaussians.sh_layout import C0
 from lyra_sim.io.atomic import atomic_output
+
+if TYPE_CHECKING:
+    from lyra_sim.gaussians.scene import GaussianScene
 
 ROW_BYTES = 32
 ROW = np.dtype([("position", "<f4", 3), ("scale", "<f4", 3), ("rgba", "u1", 4), ("rot", "u1", 4)])
@@ -56,7 +59,7 @@ def looks_like_splat(head: bytes) -> bool:
     return bool(pos_ok and scale_ok)
 
 
-def read_splat(path: str | Path, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> GaussianScene:
+def read_splat(path: str | Path, *, dtype=None, device="cpu") -> GaussianScene:
     """Read an antimatter15 ``.splat`` file.
 
     Returns:
@@ -67,6 +70,12 @@ def read_splat(path: str | Path, *, dtype: torch.dtype = torch.float32, device: 
         SplatFileError: missing/unreadable/empty file, a size that is not a multiple of 32 bytes,
             NaN/inf positions or scales, scales <= 0, zero-length quaternions.
     """
+    return read_splat_arrays(path, float64=check_float_dtype(dtype, "read_splat")).to_scene(dtype, device)
+
+
+def read_splat_arrays(path: str | Path, *, float64: bool = False) -> GaussianArrays:
+    """:func:`read_splat` without torch: the activated Gaussians as numpy arrays (float64 when
+    ``float64`` else float32; same checks, same errors)."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -110,17 +119,15 @@ def read_splat(path: str | Path, *, dtype: torch.dtype = torch.float32, device: 
     quats /= norm
     rgba = rows["rgba"].astype(np.float64) / 255.0
     sh = ((rgba[:, :3] - 0.5) / C0)[:, None, :]
-    work = np.float64 if dtype == torch.float64 else np.float32
-
-    def tensor(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=work)).to(device=device, dtype=dtype)
-
-    return GaussianScene(tensor(means), tensor(quats), tensor(scales), tensor(rgba[:, 3]), tensor(sh))
+    work = np.float64 if float64 else np.float32
+    return GaussianArrays(*(a.astype(work, copy=False) for a in (means, quats, scales, rgba[:, 3], sh)))
 
 
 def encode_splat_rows(scene: GaussianScene) -> np.ndarray:
     """``scene`` as .splat rows [N] of :data:`ROW` (positions/scales float32, colour, opacity and
     quaternion rounded to the nearest byte). Raises InvalidInputError for NaN/inf or scales <= 0."""
+    import torch
+
     means, scales = (t.detach().to("cpu", torch.float64).numpy() for t in (scene.means, scene.scales))
     quats, opac = (t.detach().to("cpu", torch.float64).numpy() for t in (scene.quats, scene.opacities))
     rgb = scene.sh[:, 0, :].detach().to("cpu", torch.float64).numpy() * C0 + 0.5
@@ -150,6 +157,8 @@ def write_splat(scene: GaussianScene, path: str | Path, *, overwrite: bool = Fal
         OutputExistsError: ``path`` exists and ``overwrite`` is False.
         InvalidInputError: an empty scene, NaN/inf values or scales <= 0.
     """
+    from lyra_sim.gaussians.scene import GaussianScene
+
     if not isinstance(scene, GaussianScene):
         raise InvalidInputError(f"write_splat needs a GaussianScene, got {type(scene).__name__}")
     if len(scene) == 0:

@@ -60,14 +60,17 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from lyra_sim.errors import InvalidInputError, MissingDependencyError, SplatFileError
-from lyra_sim.gaussians.scene import GaussianScene
-from lyra_sim.gaussians.sh import num_sh_bases
+from lyra_sim.gaussians.arrays import GaussianArrays, check_float_dtype
+from lyra_sim.gaussians.sh_layout import num_sh_bases
 from lyra_sim.io.atomic import atomic_output
+
+if TYPE_CHECKING:
+    from lyra_sim.gaussians.scene import GaussianScene
 
 MAGIC = 0x5053474E
 """``NGSP`` read as a little-endian uint32 (bytes ``N G S P``)."""
@@ -127,7 +130,7 @@ def _warn(path: Path, message: str) -> None:
 
 
 # --------------------------------------------------------------------------------------- reading
-def read_spz(path: str | Path, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> GaussianScene:
+def read_spz(path: str | Path, *, dtype=None, device="cpu") -> GaussianScene:
     """Read a Niantic ``.spz`` (version 1-4) into activated Gaussians in the PLY (RDF) frame.
 
     Returns:
@@ -140,6 +143,12 @@ def read_spz(path: str | Path, *, dtype: torch.dtype = torch.float32, device: to
             counts that do not fit the file, an unsupported version or coordinate system.
         MissingDependencyError: a version-4 file and no zstd decoder installed.
     """
+    return read_spz_arrays(path, float64=check_float_dtype(dtype, "read_spz")).to_scene(dtype, device)
+
+
+def read_spz_arrays(path: str | Path, *, float64: bool = False) -> GaussianArrays:
+    """:func:`read_spz` without torch: the activated Gaussians as numpy arrays (float64 when
+    ``float64`` else float32; same checks, same errors)."""
     path = Path(path)
     try:
         data = path.read_bytes()  # compressed: the file itself, never more
@@ -156,7 +165,7 @@ def read_spz(path: str | Path, *, dtype: torch.dtype = torch.float32, device: to
     else:
         raise SplatFileError(path, "not an SPZ file: it starts neither with 'NGSP' (version 4) nor with a gzip stream (1-3)")
     frame = _frame_from_extensions(path, extensions, header.flags)
-    return _decode(path, header, arrays, frame, dtype, device)
+    return _decode(path, header, arrays, frame, float64)
 
 
 class _Inflater:
@@ -339,7 +348,7 @@ def _sh_signs(sx: float, sy: float, sz: float) -> np.ndarray:
     return np.array([sy, sz, sx, sx * sy, sy * sz, 1, sx * sz, 1, sy, sx * sy * sz, sy, sz, sx, sz, sx], np.float64)
 
 
-def _decode(path: Path, h: SpzHeader, arrays: list[bytes], frame: str, dtype: torch.dtype, device) -> GaussianScene:
+def _decode(path: Path, h: SpzHeader, arrays: list[bytes], frame: str, float64: bool) -> GaussianArrays:
     n = h.num_points
     pos_b, alpha_b, color_b, scale_b, rot_b, sh_b = (np.frombuffer(a, np.uint8) for a in arrays)
     if h.version == 1:
@@ -380,12 +389,8 @@ def _decode(path: Path, h: SpzHeader, arrays: list[bytes], frame: str, dtype: to
     quats[norm[:, 0] == 0] = (1.0, 0.0, 0.0, 0.0)  # v2 bytes (255, 255, 255) are |xyz| > 1: w = 0, xyz kept
     k = num_sh_bases(min(h.sh_degree, 3))
     sh = np.concatenate([dc[:, None, :], rest], 1).reshape(n, k, 3)
-    work = np.float64 if dtype == torch.float64 else np.float32
-
-    def tensor(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=work)).to(device=device, dtype=dtype)
-
-    return GaussianScene(tensor(means), tensor(quats), tensor(scales), tensor(opacities), tensor(sh))
+    work = np.float64 if float64 else np.float32
+    return GaussianArrays(*(a.astype(work, copy=False) for a in (means, quats, scales, opacities, sh)))
 
 
 def _unpack_smallest_three(comp: np.ndarray) -> np.ndarray:
@@ -435,6 +440,8 @@ def encode_spz_arrays(scene: GaussianScene, version: int = 3, sh_bits: tuple[int
         raise InvalidInputError(f"SPZ versions 2, 3 and 4 can be written, not {version!r}")
     if not all(isinstance(b, int) and 1 <= b <= 8 for b in sh_bits) or len(sh_bits) != 2:
         raise InvalidInputError(f"sh_bits must be two integers in 1..8 (degree 1, degree 2+), got {sh_bits!r}")
+    import torch
+
     get = lambda t: t.detach().to("cpu", torch.float64).numpy()  # noqa: E731
     means, quats, scales, opac, sh = (get(t) for t in (scene.means, scene.quats, scene.scales, scene.opacities, scene.sh))
     bad = [name for name, a in (("means", means), ("quats", quats), ("scales", scales), ("opacities", opac), ("sh", sh)) if not np.isfinite(a).all()]
@@ -495,6 +502,8 @@ def write_spz(scene: GaussianScene, path: str | Path, *, version: int = 3, sh_bi
         InvalidInputError: NaN/inf values, scales <= 0, positions beyond ±8.4 M units.
         MissingDependencyError: version 4 without a zstd encoder.
     """
+    from lyra_sim.gaussians.scene import GaussianScene
+
     if not isinstance(scene, GaussianScene):
         raise InvalidInputError(f"write_spz needs a GaussianScene, got {type(scene).__name__}")
     header, arrays = encode_spz_arrays(scene, version, sh_bits, path)

@@ -11,7 +11,7 @@ The folder ``OUT`` of a batch holds:
 - ``.failed/<name>.json``: the error of an item's last failed attempt (a bad prompt, a teacher
   error, a worker that kept dying), written by the driver, removed once the item is made. A
   failed item does not stop the batch, and a rerun tries it again.
-- ``index.json`` (schema: ``lyra_sim/assets/batch_index.schema.json``): every item of the batch
+- ``index.json`` (schema: ``lyra_sim/assets/schemas/index.schema.json``): every item of the batch
   and every other finished item in ``OUT``, with its status (made | failed | pending), prompt,
   seed, seconds, the error of a failure and what :attr:`BatchKind.read` tells of a finished one
   (a world's spawn points and physics status). Written during the run (at most every
@@ -35,10 +35,11 @@ from typing import Literal
 from lyra_sim.errors import OutputExistsError
 from lyra_sim.io.atomic import atomic_output, remove_stale_partials
 from lyra_sim.io.executors import ExecutorCfg, OnEvent, Outcome, Task, run_tasks
+from lyra_sim.io.schemas import schema_path
 
 INDEX_JSON = "index.json"
 FAILED_DIR = ".failed"
-INDEX_SCHEMA = Path(__file__).resolve().parents[1] / "assets" / "batch_index.schema.json"
+INDEX_SCHEMA = schema_path("index")
 """JSON Schema (draft 2020-12) of ``index.json``."""
 INDEX_EVERY_S = 10.0
 """Seconds between two writes of ``index.json`` during a run."""

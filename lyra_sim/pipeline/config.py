@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES
+from lyra_sim.cameras.trajectory_names import LYRA_TRAJECTORIES
 from lyra_sim.export.config import ColliderCfg, ExportCfg
 from lyra_sim.refine.config import RefineCfg
 

@@ -20,8 +20,8 @@ import torch
 from lyra_sim.cameras import Cameras
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.pipeline.config import PreviewCfg
-from lyra_sim.render import render
-from lyra_sim.render.preview import colorize_depth, contact_sheet, write_mp4, write_png
+from lyra_sim.render.bands import render_in_bands
+from lyra_sim.render.preview import colorize_depth, contact_sheet, depth_range, write_mp4, write_png
 
 
 def write_contact_sheet(scene: GaussianScene, frames: torch.Tensor, cameras: Cameras, collider, path: str | Path,
@@ -42,17 +42,20 @@ def write_contact_sheet(scene: GaussianScene, frames: torch.Tensor, cameras: Cam
         factor = -(-min_width // cams.width)
         cams = cams.resized(cams.width * factor, cams.height * factor)
         teacher = torch.nn.functional.interpolate(teacher, size=(cams.height, cams.width), mode="nearest")
-    rows_rgb, rows_depth = [], []
+    rows_rgb, depths = [], []
     for i in range(len(cams)):
         with torch.no_grad():
-            out = render(scene, cams[i], mode="RGB+ED", background=(1.0, 1.0, 1.0))
+            out = render_in_bands(scene, cams[i], mode="RGB+ED", background=(1.0, 1.0, 1.0))
         rows_rgb.append(out.rgb[0].clamp(0, 1))
-        rows_depth.append(colorize_depth(out.depth[0, ..., 0], out.alpha[0, ..., 0]))
+        depths.append((out.depth[0, ..., 0], out.alpha[0, ..., 0]))
+    near_far = depth_range([d for d, _ in depths], [a for _, a in depths])  # one range: one colour, one distance
+    rows_depth = [colorize_depth(d, a, *(near_far or (None, None))) for d, a in depths]
     overlay = list(rows_rgb)
     if collider is not None and len(collider.faces):
         overlay = list(collider_over_renders(collider, cams, torch.stack(rows_rgb))[0])
     images = list(teacher.permute(0, 2, 3, 1)) + rows_rgb + rows_depth + overlay
-    return write_png(contact_sheet(images, columns=len(cams)), path, overwrite=True)
+    labels = ["teacher", "Gaussians", "depth", "collider" if collider is not None and len(collider.faces) else "Gaussians"]
+    return write_png(contact_sheet(images, columns=len(cams), row_labels=labels, depth_range=near_far), path, overwrite=True)
 
 
 def write_flythrough(scene: GaussianScene, settings: PreviewCfg, path: str | Path,
@@ -65,7 +68,7 @@ def write_flythrough(scene: GaussianScene, settings: PreviewCfg, path: str | Pat
     def frames():
         for i in range(len(cams)):
             with torch.no_grad():
-                yield render(scene, cams[i], background=(1.0, 1.0, 1.0)).rgb[0].clamp(0, 1)
+                yield render_in_bands(scene, cams[i], background=(1.0, 1.0, 1.0)).rgb[0].clamp(0, 1)
             if on_frame:
                 on_frame(i)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -25,8 +25,8 @@ from lyra_sim.cameras import (
 from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES, TRAJECTORY_NAMES
 from lyra_sim.errors import InvalidInputError, OutputExistsError
 from lyra_sim.gaussians import GaussianScene
-from lyra_sim.render.preview import colorize_depth, contact_sheet, write_mp4, write_png
-from lyra_sim.render.rasterize import render
+from lyra_sim.render.preview import colorize_depth, contact_sheet, depth_range, write_mp4, write_png
+from lyra_sim.render.bands import render_in_bands
 
 PREVIEW_TRAJECTORIES = ("auto", "spiral", "orbit") + TRAJECTORY_NAMES
 """Names accepted by :func:`preview_cameras` (or a path to a trajectory ``.npz``)."""
@@ -89,54 +89,6 @@ def preview_cameras(
 
 
 @dataclass
-class RenderCfg:
-    """What ``lyra-sim render`` renders and how (``--config FILE`` and ``key=value`` overrides;
-    each flag of the command sets the field of the same name). ``--overwrite`` and ``--quiet``
-    stay flags: they say how to run, not what to make."""
-
-    scene: str | None = None
-    """3DGS file to render: PLY (any SH degree), SuperSplat compressed PLY, ``.splat`` or ``.spz``;
-    the command's positional SCENE when given. Required (from the command line or the config).
-    Defaults to None."""
-    out: str | None = None
-    """Output directory (``--out``). Required (from the command line or the config). Defaults to None."""
-    trajectory: str = "auto"
-    """Camera path: one of :data:`PREVIEW_TRAJECTORIES` or a path to a trajectory ``.npz`` (then
-    size and field of view come from the file). Defaults to "auto"."""
-    frames: int = 60
-    """Number of frames. Defaults to 60."""
-    width: int = 512
-    """Image width in pixels. Defaults to 512."""
-    height: int = 384
-    """Image height in pixels. Defaults to 384."""
-    fov: float = 60.0
-    """Vertical field of view in degrees. Defaults to 60."""
-    movement: float = 1.0
-    """Scale of Lyra trajectory motion (unitless factor). Defaults to 1."""
-    up: tuple[float, float, float] = (0.0, -1.0, 0.0)
-    """World up for orbits (x, y, z); (0, -1, 0) is the OpenCV camera frame, (0, 0, 1) a Z-up
-    world. Defaults to (0, -1, 0)."""
-    fps: int = 24
-    """Video frame rate in frames per second. Defaults to 24."""
-    background: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    """Background colour (r, g, b) in [0, 1]; the ``--background`` flag also takes white, black
-    or gray. Defaults to (1, 1, 1) (white)."""
-    device: str = "auto"
-    """"auto" (cuda if available), "cpu" or "cuda". Defaults to "auto"."""
-    write_frames: bool = True
-    """Write the PNG frames as well as the MP4 and the contact sheet (``--no-frames``: false).
-    Defaults to True."""
-
-
-def load_render_cfg(path: str | Path | None = None, overrides: Sequence[str] = ()) -> RenderCfg:
-    """:class:`RenderCfg` from defaults, then a YAML file (``lyra-sim render --config FILE``),
-    then ``key=value`` overrides."""
-    from lyra_sim.config import load_structured
-
-    return load_structured(RenderCfg, path, list(overrides), what="render config")
-
-
-@dataclass
 class FlythroughFiles:
     """Paths written by :func:`render_flythrough`."""
 
@@ -161,7 +113,9 @@ def render_flythrough(
 
     Writes ``frames/frame_0000.png ...`` (if ``write_frames``), ``preview.mp4`` and
     ``contact_sheet.png`` (``sheet_frames`` evenly spaced frames: RGB row over depth row).
-    Frames are rendered one at a time, so memory does not grow with the trajectory length.
+    Frames are rendered one at a time (each in bands of rows if it is large, see
+    :mod:`lyra_sim.render.bands`), so memory does not grow with the trajectory length or the
+    scene's splat sizes. An interruption (Ctrl-C) or error removes what this call wrote.
     Nothing is overwritten unless ``overwrite``: the check happens before any rendering.
 
     Args:
@@ -176,14 +130,16 @@ def render_flythrough(
             raise OutputExistsError(existing[0])
     sheet_ids = set(torch.linspace(0, len(cameras) - 1, min(sheet_frames, len(cameras))).round().long().tolist())
     sheet_rgb, sheet_depth = [], []
+    made_dirs = [d for d in (out_dir, out_dir / "frames") if not d.exists()]
+    written: list[Path] = []
 
     def frames():
         for i in range(len(cameras)):
             with torch.no_grad():
-                out = render(scene, cameras[i].to(scene.device, scene.dtype), mode="RGB+ED", background=background, backend=backend)
+                out = render_in_bands(scene, cameras[i].to(scene.device, scene.dtype), mode="RGB+ED", background=background, backend=backend)
             rgb = out.rgb[0].cpu()
             if write_frames:
-                write_png(rgb, frame_paths[i], overwrite=overwrite)
+                written.append(write_png(rgb, frame_paths[i], overwrite=overwrite))
             if i in sheet_ids:
                 sheet_rgb.append(rgb)
                 sheet_depth.append((out.depth[0].cpu(), out.alpha[0].cpu()))
@@ -191,10 +147,18 @@ def render_flythrough(
                 on_frame(i)
             yield rgb
 
-    write_mp4(frames(), video, fps=fps, overwrite=overwrite)
-    # One depth range for the whole sheet, so a colour means the same distance in every frame.
-    valid = torch.cat([d[a > 0.5] for d, a in sheet_depth])
-    near, far = (torch.quantile(valid, 0.02).item(), torch.quantile(valid, 0.98).item()) if valid.numel() else (None, None)
-    depth_images = [colorize_depth(d, a, near, far) for d, a in sheet_depth]
-    write_png(contact_sheet(sheet_rgb + depth_images, columns=len(sheet_rgb)), sheet, overwrite=overwrite)
+    try:
+        written.append(write_mp4(frames(), video, fps=fps, overwrite=overwrite))
+        # One depth range for the whole sheet, so a colour means the same distance in every frame.
+        near_far = depth_range([d for d, _ in sheet_depth], [a for _, a in sheet_depth])
+        depth_images = [colorize_depth(d, a, *(near_far or (None, None))) for d, a in sheet_depth]
+        write_png(contact_sheet(sheet_rgb + depth_images, columns=len(sheet_rgb), row_labels=["render", "depth"],
+                                depth_range=near_far), sheet, overwrite=overwrite)
+    except BaseException:  # Ctrl-C or an error: leave no half fly-through behind
+        for path in written:
+            path.unlink(missing_ok=True)
+        for folder in reversed(made_dirs):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     return FlythroughFiles(frames=frame_paths, video=video, contact_sheet=sheet)

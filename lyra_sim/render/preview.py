@@ -53,26 +53,96 @@ def colorize_depth(depth: Tensor, alpha: Tensor | None = None, near: float | Non
     hi = float(torch.quantile(vals, 0.98)) if far is None else far
     lo, hi = max(lo, 1e-6), max(hi, lo * (1 + 1e-6) + 1e-9)
     inv = (1.0 / d.clamp(min=1e-6) - 1.0 / hi) / (1.0 / lo - 1.0 / hi)  # 1 at near, 0 at far
-    t = inv.clamp(0, 1).numpy() * (len(_TURBO) - 1)
-    i0 = np.floor(t).astype(int).clip(0, len(_TURBO) - 2)
-    frac = (t - i0)[..., None]
-    rgb = _TURBO[i0] * (1 - frac) + _TURBO[i0 + 1] * frac
+    rgb = _turbo(inv.clamp(0, 1).numpy() * (len(_TURBO) - 1))
     rgb[~valid.numpy()] = 0.0
     return torch.from_numpy(rgb).float()
 
 
-def contact_sheet(images: Sequence[Tensor], columns: int, pad: int = 4, background: float = 1.0) -> Tensor:
-    """Tile equally sized [H, W, 3] images into a grid, row-major, with ``pad`` pixels between."""
+def _turbo(t: np.ndarray) -> np.ndarray:
+    """Turbo colours [..., 3] at positions ``t`` in [0, 15] along :data:`_TURBO`."""
+    i0 = np.floor(t).astype(int).clip(0, len(_TURBO) - 2)
+    frac = (t - i0)[..., None]
+    return _TURBO[i0] * (1 - frac) + _TURBO[i0 + 1] * frac
+
+
+def depth_range(depths: Sequence[Tensor], alphas: Sequence[Tensor] | None = None) -> tuple[float, float] | None:
+    """One (near, far) range, metres, for several depth images: the 2nd and 98th percentiles of
+    their rendered pixels (alpha > 0.5, or depth > 0 without alphas), so a colour means the same
+    distance in every image of a sheet. None when nothing was rendered."""
+    valid = []
+    for k, d in enumerate(depths):
+        d = d.detach().float().cpu().reshape(-1)
+        keep = d > 0 if alphas is None else alphas[k].detach().float().cpu().reshape(-1) > 0.5
+        valid.append(d[keep])
+    values = torch.cat(valid) if valid else torch.zeros(0)
+    if not values.numel():
+        return None
+    if values.numel() > 4_000_000:  # torch.quantile refuses very large inputs
+        values = values[torch.randperm(values.numel(), generator=torch.Generator().manual_seed(0))[:4_000_000]]
+    return float(torch.quantile(values, 0.02)), float(torch.quantile(values, 0.98))
+
+
+def contact_sheet(images: Sequence[Tensor], columns: int, pad: int = 4, background: float = 1.0,
+                  row_labels: Sequence[str] | None = None, depth_range: tuple[float, float] | None = None) -> Tensor:
+    """Tile equally sized [H, W, 3] images into a grid, row-major, with ``pad`` pixels between.
+
+    Args:
+        row_labels: one name per row, written in a gutter on the left (e.g. "teacher", "depth").
+        depth_range: (near, far) metres of the depth rows (coloured by :func:`colorize_depth`
+            with this range); adds a turbo colour bar with its distances under the grid.
+
+    Returns:
+        [H', W', 3] float image in [0, 1].
+    """
     if not images:
         raise ValueError("contact_sheet needs at least one image")
     h, w = images[0].shape[:2]
     rows = (len(images) + columns - 1) // columns
+    if row_labels is not None and len(row_labels) != rows:
+        raise ValueError(f"{len(row_labels)} row labels for {rows} rows")
     sheet = torch.full((rows * h + (rows + 1) * pad, columns * w + (columns + 1) * pad, 3), background)
     for k, img in enumerate(images):
         r, c = divmod(k, columns)
         y, x = pad + r * (h + pad), pad + c * (w + pad)
         sheet[y : y + h, x : x + w] = img.detach().float().cpu()[..., :3]
-    return sheet
+    if row_labels is None and depth_range is None:
+        return sheet
+    return _annotate(sheet, h, pad, row_labels, depth_range, background)
+
+
+def _annotate(sheet: Tensor, h: int, pad: int, row_labels, depth_range, background: float) -> Tensor:
+    """Add the row-label gutter and the depth colour bar to a tiled sheet (PIL text)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=max(10, min(16, h // 6)))
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    text_w = lambda t: int(probe.textlength(t, font=font))  # noqa: E731
+    gutter = (max(text_w(t) for t in row_labels) + 2 * pad + 4) if row_labels else 0
+    bar_h = 34 + pad if depth_range is not None else 0
+    base = to_uint8(sheet)
+    fill = int(round(background * 255))
+    canvas = Image.new("RGB", (base.shape[1] + gutter, base.shape[0] + bar_h), (fill, fill, fill))
+    canvas.paste(Image.fromarray(base), (gutter, 0))
+    draw = ImageDraw.Draw(canvas)
+    ink = (0, 0, 0) if background > 0.5 else (255, 255, 255)
+    for r, label in enumerate(row_labels or []):
+        y = pad + r * (h + pad) + h // 2
+        draw.text((pad, y), label, fill=ink, font=font, anchor="lm")
+    if depth_range is not None:
+        near, far = depth_range
+        width = min(base.shape[1] - 2 * pad, 320)
+        x0, y0 = gutter + pad, base.shape[0] + 2
+        ramp = np.linspace(1.0, 0.0, width) * (len(_TURBO) - 1)  # left = near (warm), as in colorize_depth
+        colours = _turbo(ramp)
+        strip = np.repeat(to_uint8(colours)[None], 10, axis=0)
+        canvas.paste(Image.fromarray(strip), (x0, y0))
+        for frac in (0.0, 0.5, 1.0):  # ticks evenly spaced in inverse depth, like the colouring
+            inv = 1.0 / max(near, 1e-6) * (1 - frac) + 1.0 / max(far, 1e-6) * frac
+            x = x0 + int(round(frac * (width - 1)))
+            draw.line([(x, y0 + 10), (x, y0 + 14)], fill=ink)
+            draw.text((x, y0 + 15), f"{1.0 / inv:.2g} m", fill=ink, font=font, anchor="ma" if 0 < frac < 1 else ("la" if frac == 0 else "ra"))
+        draw.text((x0 + width + 2 * pad, y0 + 5), "depth", fill=ink, font=font, anchor="lm")
+    return torch.from_numpy(np.asarray(canvas, dtype=np.float32) / 255.0)
 
 
 def write_png(image: Tensor | np.ndarray, path: str | Path, overwrite: bool = False) -> Path:

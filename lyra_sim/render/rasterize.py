@@ -8,6 +8,8 @@ CPU users and the test suite run. ``bench/render_parity.py`` compares the two on
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -73,6 +75,8 @@ def render(
     far: float = 1e10,
     backend: Backend = "auto",
     eps2d: float = 0.3,
+    rows: tuple[int, int] | None = None,
+    cols: tuple[int, int] | None = None,
 ) -> RenderOutput:
     """Render ``scene`` from every camera; differentiable w.r.t. all Gaussian parameters.
 
@@ -88,9 +92,13 @@ def render(
         backend: "auto", "torch" (CPU/GPU, pure torch), "gsplat" (CUDA, classic EWA) or
             "gsplat-3dgut" (CUDA, the unscented transform Lyra trains with; not a twin of "torch").
         eps2d: screen-space low-pass blur in px^2 (0.3 as in 3DGS).
+        rows, cols: ``(y0, y1)`` / ``(x0, x1)``: render only that window of the image (torch
+            compositor), exactly as it is in the whole image; memory then scales with the window
+            (:func:`lyra_sim.render.bands.render_in_bands`). None: all rows / all columns.
 
     Returns:
-        RenderOutput with rgb [V, H, W, 3], alpha [V, H, W, 1] and depth [V, H, W, 1] or None.
+        RenderOutput with rgb [V, H, W, 3], alpha [V, H, W, 1] and depth [V, H, W, 1] or None
+        (H = y1 - y0 with ``rows``, W = x1 - x0 with ``cols``).
     """
     if mode not in RENDER_MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(RENDER_MODES)}, got {mode!r}")
@@ -100,6 +108,14 @@ def render(
         raise InvalidInputError(f"need 0 <= near < far, got near={near}, far={far}")
     which = resolve_backend(backend, scene.device)
     want_ed, want_sd = "ED" in mode, "SD" in mode
+    if rows is not None or cols is not None:
+        for name, span, size in (("rows", rows, cameras.height), ("cols", cols, cameras.width)):
+            if span is not None and not 0 <= span[0] < span[1] <= size:
+                raise InvalidInputError(f"{name} must satisfy 0 <= start < stop <= {size}, got {span}")
+        if which.startswith("gsplat"):
+            if backend != "auto":
+                raise InvalidInputError("rendering a window (rows=/cols=) is done by the torch compositor; use backend='auto' or 'torch'")
+            which = "torch"
     if want_sd and which.startswith("gsplat"):
         if backend != "auto":
             raise InvalidInputError(f"surface depth (mode {mode!r}) is computed by the torch compositor; use backend='auto' or 'torch'")
@@ -135,12 +151,20 @@ def render(
             colors = torch.cat([colors, projected.depths[..., None]], dim=-1)
             if bg is not None:
                 bg = torch.cat([bg, bg.new_zeros(V, 1)], dim=-1)
-        colors, alphas, hits = rasterize_torch(projected, scene.opacities, colors, cameras.width, cameras.height, bg, surface=want_sd)
+        (x0, x1), (y0, y1) = cols or (0, cameras.width), rows or (0, cameras.height)
+        width, height = x1 - x0, y1 - y0
+        if (x0, y0) != (0, 0):  # the same projection, seen through a window: exact per pixel
+            shift = projected.means2d.new_tensor([float(x0), float(y0)])
+            projected = dataclasses.replace(projected, means2d=projected.means2d - shift)
+            Ks = Ks.clone()
+            Ks[:, 0, 2] -= x0
+            Ks[:, 1, 2] -= y0
+        colors, alphas, hits = rasterize_torch(projected, scene.opacities, colors, width, height, bg, surface=want_sd)
 
     out = RenderOutput(rgb=colors[..., :3], alpha=alphas)
     if want_ed:
         out.depth = colors[..., 3:4] / alphas.clamp(min=1e-10)
     if want_sd:
-        hit_z = ray_hit_depth(hits, scene.means, scene.quats, scene.scales, viewmats, Ks, cameras.width, cameras.height)
-        out.surface_depth = scatter_depth(hits, hit_z, V, cameras.width, cameras.height)
+        hit_z = ray_hit_depth(hits, scene.means, scene.quats, scene.scales, viewmats, Ks, width, height)
+        out.surface_depth = scatter_depth(hits, hit_z, V, width, height)
     return out

@@ -7,31 +7,40 @@ USD); ``physics`` checks robots on the collider with PhysX on CPU; ``isaaclab`` 
 Lab configurations. The Kit extension in ``extension/`` only wires UI to these functions.
 """
 
-from lyra_sim.sim.compose import (
-    WorldCfg,
-    add_robot,
-    add_scene,
-    compose_world,
-    read_world_record,
-    set_collider_visibility,
-    write_world,
+import lazy_loader
+
+# Submodules load on first use of a name (SPEC 1, lazy_loader), so `lyra-sim --help` and the
+# commands that need no tensors never import torch.
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "compose": [
+            "WorldCfg",
+            "add_robot",
+            "add_scene",
+            "compose_world",
+            "read_world_record",
+            "set_collider_visibility",
+            "write_world",
+        ],
+        "humanoid": ["HumanoidCfg", "author_humanoid"],
+        "open_stage": ["OpenStageWorld"],
+        "randomize": [
+            "ColliderMaterialCfg",
+            "EnvDraw",
+            "GaussianColorCfg",
+            "LightingCfg",
+            "RandomizationCfg",
+            "RobotDraw",
+            "RobotPoseCfg",
+            "SceneLayoutCfg",
+            "WorldDraws",
+            "draw_world",
+        ],
+        "robots": ["ROBOTS", "RobotSpec", "resolve_robot"],
+        "scenes": ["ExportedScene", "open_scene"],
+    },
 )
-from lyra_sim.sim.humanoid import HumanoidCfg, author_humanoid
-from lyra_sim.sim.open_stage import OpenStageWorld
-from lyra_sim.sim.randomize import (
-    ColliderMaterialCfg,
-    EnvDraw,
-    GaussianColorCfg,
-    LightingCfg,
-    RandomizationCfg,
-    RobotDraw,
-    RobotPoseCfg,
-    SceneLayoutCfg,
-    WorldDraws,
-    draw_world,
-)
-from lyra_sim.sim.robots import ROBOTS, RobotSpec, resolve_robot
-from lyra_sim.sim.scenes import ExportedScene, open_scene
 
 __all__ = [
     "ROBOTS",

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from lyra_sim.errors import InvalidInputError
-from lyra_sim.export.usd_gaussians import gaussian_prims
+from lyra_sim.export.usd_prims import gaussian_prims
 from lyra_sim.export.usd_physics import author_physics_scene
 from lyra_sim.io.atomic import atomic_output
 from lyra_sim.sim.randomize import EnvDraw, RandomizationCfg, WorldDraws, draw_world
@@ -377,40 +377,78 @@ def _check_draws(draws: WorldDraws, pool: list[ExportedScene], n_robots: int) ->
 
 
 def read_world_record(stage) -> dict:
-    """What :func:`compose_world` recorded ({} when absent); ``record["draws"]`` as :class:`WorldDraws`."""
-    text = stage.GetRootLayer().customLayerData.get(WORLD_RECORD_KEY)
+    """What :func:`compose_world` recorded ({} when absent); ``record["draws"]`` as :class:`WorldDraws`.
+
+    Scene folders written relative (by :func:`write_world`) come back absolute, resolved against
+    the folder of the world file, so a moved or unzipped world still finds its scenes.
+    """
+    layer = stage.GetRootLayer()
+    text = layer.customLayerData.get(WORLD_RECORD_KEY)
     if not text:
         return {}
     record = json.loads(text)
     record["draws"] = WorldDraws.from_json(json.dumps(record["draws"]))
+    base = Path(layer.realPath).parent if layer.realPath else None
+    if base is not None:
+        record["scenes"] = [s if os.path.isabs(s) else (base / s).resolve().as_posix() for s in record.get("scenes", [])]
     return record
+
+
+ASSETS_DIR = "assets"
+"""Folder next to a written world that holds copies of the packaged robot assets it uses."""
 
 
 def write_world(stage, out: str | Path, overwrite: bool = False, relative_scenes: bool = True) -> Path:
     """Write ``stage``'s root layer to ``out`` (.usda/.usdc/.usd) atomically.
 
-    With ``relative_scenes`` the scene payloads are written relative to ``out``'s folder, so the
-    world moves together with its scene folders; robot assets keep their paths (the packaged
-    humanoid lives inside the installed package).
+    With ``relative_scenes`` (the default) the world can be moved or zipped together with its
+    scene folders: scene payloads and the recorded scene folders are written relative to
+    ``out``'s folder; robot assets that ship inside lyra-sim (the built-in humanoid) are copied
+    to ``ASSETS_DIR/`` beside ``out`` and referenced there; other local robot files are
+    referenced by relative path; URLs (Isaac's H1/G1 on a Nucleus or S3 assets root) are kept.
+
+    Raises:
+        InvalidInputError: a suffix other than .usda/.usdc/.usd.
+        OutputExistsError: ``out``, or a different file at ``ASSETS_DIR/<name>``, exists and
+            ``overwrite`` is False.
     """
     from pxr import Sdf, UsdUtils
-
-    from lyra_sim.sim.scenes import ROOT_LAYER_NAMES
 
     out = Path(out)
     if out.suffix not in (".usda", ".usdc", ".usd"):
         raise InvalidInputError(f"{out}: a world is written as .usda, .usdc or .usd")
     layer = Sdf.Layer.CreateAnonymous(".usda")
     layer.TransferContent(stage.GetRootLayer())
+    copies: dict[Path, Path] = {}
     if relative_scenes:
         base = out.resolve().parent
+        package = Path(__file__).resolve().parents[1]
 
         def relative(path: str) -> str:
-            if "://" in path or not os.path.isabs(path) or Path(path).name not in ROOT_LAYER_NAMES:
+            if "://" in path or not os.path.isabs(path):
                 return path
+            source = Path(path)
+            if source.is_relative_to(package):  # inside the installed package: ship a copy
+                copies[source] = base / ASSETS_DIR / source.name
+                return f"./{ASSETS_DIR}/{source.name}"
             return Path(os.path.relpath(path, base)).as_posix()
 
         UsdUtils.ModifyAssetPaths(layer, relative)
+        text = layer.customLayerData.get(WORLD_RECORD_KEY)
+        if text:
+            record = json.loads(text)
+            record["scenes"] = [relative(s) for s in record.get("scenes", [])]
+            for robot in record.get("robots", []):
+                if robot.get("usd_path"):
+                    robot["usd_path"] = relative(robot["usd_path"])
+            data = dict(layer.customLayerData)
+            data[WORLD_RECORD_KEY] = json.dumps(record, sort_keys=True)
+            layer.customLayerData = data
+    for source, target in copies.items():
+        if target.exists() and target.read_bytes() == source.read_bytes():
+            continue
+        with atomic_output(target, overwrite) as tmp:
+            tmp.write_bytes(source.read_bytes())
     with atomic_output(out, overwrite) as tmp:
         layer.Export(str(tmp))
     return out

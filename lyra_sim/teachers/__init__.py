@@ -1,22 +1,23 @@
 """Teachers: camera-controlled video generators that make Lyra's training data."""
 
-from lyra_sim.teachers.base import Teacher, TeacherOutput, TeacherRequest, TrajectoryVideo, TriangleMesh
-from lyra_sim.teachers.procedural import ProceduralTeacher
+import lazy_loader
 
-# Real teachers' building blocks (issue 9): monocular depth, GEN3C's 3D cache, text to image.
-from lyra_sim.teachers.cache3d import Cache3D, Cache3DCfg, WarpedFrames, forward_warp
-from lyra_sim.teachers.depth import (
-    DepthEstimate,
-    DepthEstimator,
-    DepthEstimatorCfg,
-    load_depth_estimator,
+# Submodules load on first use of a name (SPEC 1, lazy_loader), so `lyra-sim --help` and the
+# commands that need no tensors never import torch.
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "base": ["Teacher", "TeacherOutput", "TeacherRequest", "TrajectoryVideo", "TriangleMesh"],
+        "procedural": ["ProceduralTeacher"],
+        "cache3d": ["Cache3D", "Cache3DCfg", "WarpedFrames", "forward_warp"],
+        "depth": ["DepthEstimate", "DepthEstimator", "DepthEstimatorCfg", "load_depth_estimator"],
+        "text2image": ["TextToImage", "TextToImageCfg"],
+        "gen3c": ["Gen3CTeacher", "Gen3CTeacherCfg"],
+        "gen3c_convert": ["convert_gen3c_checkpoint"],
+        "gen3c_sampler": ["Gen3CSamplerCfg"],
+    },
 )
-from lyra_sim.teachers.text2image import TextToImage, TextToImageCfg
 
-# GEN3C-style video teacher from local weights (issue 9 item 3).
-from lyra_sim.teachers.gen3c import Gen3CTeacher, Gen3CTeacherCfg
-from lyra_sim.teachers.gen3c_convert import convert_gen3c_checkpoint
-from lyra_sim.teachers.gen3c_sampler import Gen3CSamplerCfg
 
 __all__ = [
     "Cache3D",

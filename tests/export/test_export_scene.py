@@ -24,6 +24,7 @@ from lyra_sim.export.nurec import msgpack_pack, msgpack_unpack
 from lyra_sim.export.usd_physics import read_metadata, read_spawn_points
 from lyra_sim.export.usd_validation import validate_stage
 from lyra_sim.gaussians import GaussianScene, write_ply
+from lyra_sim.io.schemas import schema_errors
 
 
 def quick_cfg(**kw) -> ExportCfg:
@@ -51,6 +52,8 @@ def test_world_files_stage_and_report(world, room_scene, room_output):
     np.testing.assert_allclose(m, result.alignment.sim_from_scene.numpy(), atol=1e-9)
     np.testing.assert_allclose(read_metadata(stage)["sim_from_scene"], m, atol=1e-9)
     report = json.loads((out / "report.json").read_text())
+    errors = schema_errors(report, "report")
+    assert errors == [], "\n".join(errors)
     np.testing.assert_allclose(report["frame"]["sim_from_scene"], m, atol=1e-9)
     # Gaussians: local data is the scene frame; the world read is the scene in the sim frame.
     local = read_usd_gaussians(out / "scene.usda")

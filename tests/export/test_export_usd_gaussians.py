@@ -14,11 +14,8 @@ from lyra_sim.export import (
     read_usd_gaussians,
     write_usd_gaussians,
 )
-from lyra_sim.export.usd_gaussians import (
-    check_gaussian_prim,
-    new_stage,
-    partition_ranges,
-)
+from lyra_sim.export.usd_gaussians import new_stage, partition_ranges
+from lyra_sim.export.usd_prims import check_gaussian_prim
 from lyra_sim.export.usd_validation import validate_stage
 from lyra_sim.gaussians import GaussianScene, read_ply, write_ply
 

@@ -12,6 +12,7 @@ import pytest
 from lyra_sim.cli import main
 from lyra_sim.errors import MissingWeightsError, OutputExistsError
 from lyra_sim.pipeline import LyraPipeline, generate, load_generate_cfg
+from lyra_sim.io.schemas import schema_errors
 
 SMALL = ["teacher.num_frames=9", "teacher.width=160", "teacher.height=96", "teacher.trajectories=[left,zoom_out]",
          "decoder.image_size=[48,80]", "preview.frames=3", "preview.width=80", "preview.height=48",
@@ -63,6 +64,7 @@ def test_generate_writes_a_complete_world(world):
     assert sorted(p.name for p in world.out_dir.iterdir()) == FILES
     assert not [p for p in world.out_dir.parent.iterdir() if p.name.startswith(".")], "staging folder left behind"
     report = json.loads((world.out_dir / "report.json").read_text())
+    assert schema_errors(report, "report") == []
     gen = report["generate"]
     assert gen["teacher"]["trajectories"] == ["left", "zoom_out"] and gen["teacher"]["frames"] == 9
     assert gen["decoder"]["decode_size"] == [48, 80] and gen["gaussians"][0] == len(world.scenes[0]) > 0

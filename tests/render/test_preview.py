@@ -13,6 +13,7 @@ from lyra_sim.render.flythrough import preview_cameras, render_flythrough
 from lyra_sim.render.preview import (
     colorize_depth,
     contact_sheet,
+    depth_range,
     to_uint8,
     write_mp4,
     write_png,
@@ -46,6 +47,46 @@ def test_contact_sheet_layout():
     assert sheet.shape == (2 * 4 + 3 * 2, 3 * 6 + 4 * 2, 3)
     assert sheet[2, 2 + 6 + 2, 0].item() == pytest.approx(0.2)  # second tile
     assert sheet[2 + 4 + 2, 2 + 2 * (6 + 2), 0].item() == 1.0  # empty sixth slot shows background
+
+
+def test_an_interrupted_flythrough_leaves_nothing_behind(tmp_path):
+    scene = small_scene()
+    cams = preview_cameras(scene, "spiral", num_frames=4, width=32, height=24)
+
+    def stop(i):
+        if i == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        render_flythrough(scene, cams, tmp_path / "out", on_frame=stop)
+    assert not (tmp_path / "out").exists()  # frames written before Ctrl-C were removed with their folder
+
+
+def test_contact_sheet_labels_its_rows_and_draws_a_depth_bar():
+    imgs = [torch.full((40, 60, 3), 0.5) for _ in range(4)]
+    plain = contact_sheet(imgs, columns=2, pad=2)
+    labelled = contact_sheet(imgs, columns=2, pad=2, row_labels=["teacher", "depth"])
+    gutter = labelled.shape[1] - plain.shape[1]
+    assert labelled.shape[0] == plain.shape[0] and gutter > 20
+    assert torch.allclose(labelled[:, gutter:], plain, atol=1 / 255)  # the grid (8-bit) is unchanged, shifted right
+    assert (labelled[:, :gutter] < 0.5).any()  # dark text in the white gutter
+    with_bar = contact_sheet(imgs, columns=2, pad=2, depth_range=(1.0, 8.0))
+    below = with_bar[plain.shape[0]:]
+    assert below.shape[0] > 20
+    strip = below[4]  # a row through the colour strip: turbo from warm (near, left) to cold (far)
+    coloured = strip[(strip - 1.0).abs().sum(-1) > 0.1]
+    assert len(coloured) > 50 and coloured[0, 0] > coloured[0, 2] and coloured[-1, 2] > coloured[-1, 0]
+    with pytest.raises(ValueError, match="row labels"):
+        contact_sheet(imgs, columns=2, row_labels=["one"])
+
+
+def test_depth_range_is_shared_and_ignores_empty_pixels():
+    near = torch.full((10, 10), 2.0)
+    far = torch.full((10, 10), 9.0)
+    alpha = torch.ones(10, 10)
+    lo, hi = depth_range([near, far], [alpha, alpha])
+    assert lo == pytest.approx(2.0) and hi == pytest.approx(9.0)
+    assert depth_range([far], [torch.zeros(10, 10)]) is None
 
 
 def test_png_and_mp4_are_written_atomically_and_not_overwritten(tmp_path):
@@ -87,7 +128,8 @@ def test_render_flythrough_writes_frames_video_and_sheet(tmp_path):
     assert [p.name for p in files.frames] == [f"frame_{i:04d}.png" for i in range(4)]
     assert all(p.is_file() for p in files.frames) and files.video.is_file()
     sheet = iio.imread(files.contact_sheet)
-    assert sheet.shape == (2 * 24 + 3 * 4, 2 * 32 + 3 * 4, 3)  # RGB row over depth row, 2 columns
+    grid_h, grid_w = 2 * 24 + 3 * 4, 2 * 32 + 3 * 4  # RGB row over depth row, 2 columns
+    assert sheet.shape[0] > grid_h and sheet.shape[1] > grid_w  # plus row labels and the depth colour bar
     first = iio.imread(files.frames[0])
     assert (first < 250).any()  # the scene is visible against the white background
     with pytest.raises(OutputExistsError):

@@ -128,6 +128,24 @@ def test_written_world_is_relative_and_replays(scene_a, scene_b, tmp_path):
         write_world(stage, out)
 
 
+def test_a_written_world_moves_with_its_folder(scene_a, tmp_path):
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(scene_a, bundle / "scenes" / "a")
+    out = write_world(compose_world([bundle / "scenes" / "a"], "builtin", WorldCfg(num_envs=2)), bundle / "world.usda")
+    assert (bundle / "assets" / "humanoid.usda").is_file()  # the packaged robot travels with the world
+    moved = tmp_path / "elsewhere" / "moved"
+    shutil.move(str(bundle), str(moved))
+    stage = Usd.Stage.Open(str(moved / out.name))
+    assert stage.GetPrimAtPath("/World/envs/env_0001/Scene/Collider")  # scene payload resolves
+    robot = stage.GetPrimAtPath("/World/envs/env_0000/Robot")
+    assert robot and list(robot.GetChildren())  # robot reference resolves from ./assets
+    text = stage.GetRootLayer().ExportToString()
+    assert str(tmp_path) not in text  # no absolute path of the old place anywhere
+    assert read_world_record(stage)["scenes"] == [(moved / "scenes" / "a").resolve().as_posix()]
+
+
 def test_grid_is_centred_and_spaced():
     o = grid_origins(5, 10.0)
     assert o.shape == (5, 3) and np.allclose(o.mean(0)[2], 0)
