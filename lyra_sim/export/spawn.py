@@ -292,6 +292,10 @@ def find_spawn_points(proxy: CollisionProxy, cfg: SpawnCfg | None = None, keep_o
     cand = np.argwhere(gmap.clearance >= cfg.robot_radius + 0.5 * cfg.cell_size)
     if len(cand) == 0:
         return []
+    if len(cand) > cfg.max_candidates:  # a regular sub-lattice: cost bounded by the budget, not the extent
+        k = int(np.ceil(np.sqrt(len(cand) / cfg.max_candidates)))
+        lattice = cand[(cand[:, 0] % k == 0) & (cand[:, 1] % k == 0)]
+        cand = lattice if len(lattice) else cand[:: k * k]
     fit = _fit_footprints(gmap, cand, cfg.robot_radius)
     with np.errstate(invalid="ignore"):
         ok = (fit.normal[:, 2] >= np.cos(np.radians(cfg.max_slope_degrees))) & (fit.rise - fit.sink <= cfg.max_floor_roughness)

@@ -65,6 +65,22 @@ def test_spawn_points_avoid_obstacles_and_low_ceilings():
     assert find_spawn_points(proxy, SpawnCfg(robot_radius=2.5)) == []
 
 
+def test_a_candidate_budget_thins_the_search_but_keeps_the_rules(monkeypatch):
+    import lyra_sim.export.spawn as spawn
+
+    proxy = merge(floor_quad(3.0), box((-0.5, -0.5, 0.0), (0.5, 0.5, 2.0)))
+    fitted = []
+    real_fit = spawn._fit_footprints
+    monkeypatch.setattr(spawn, "_fit_footprints", lambda g, cand, r: fitted.append(len(cand)) or real_fit(g, cand, r))
+    full = find_spawn_points(proxy, SpawnCfg(num_points=6))
+    thin = find_spawn_points(proxy, SpawnCfg(num_points=6, max_candidates=500))
+    assert fitted[0] > 5000 and fitted[1] <= 500  # the budget bounds the footprints fitted
+    assert len(thin) == len(full) >= 4
+    for p in thin:  # same rules: on the floor, clear of the pillar and the edge
+        x, y, z = p.position
+        assert abs(z) < 1e-6 and max(abs(x), abs(y)) > 0.5 + 0.35 - 0.05 and max(abs(x), abs(y)) < 3.0 - 0.35 + 0.05
+
+
 def test_spawn_points_on_free_floor_of_the_procedural_room(room_output, room_views):
     proxy, stats = build_collision_proxy(room_views)
     proxy = proxy.transformed(room_output.world_from_scene)
