@@ -39,7 +39,8 @@ PROG = "lyra-sim"
 
 def run_command(command: str, handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """``handler(args)``'s exit code; a :class:`LyraSimError` is ``lyra-sim COMMAND: error: ...``
-    on stderr and exit code 2, Ctrl-C is one line and exit code 130."""
+    on stderr and exit code 2, Ctrl-C is one line and exit code 130, a reader that stops early
+    (``lyra-sim info x.ply | head``) ends the command quietly."""
     try:
         return handler(args)
     except LyraSimError as err:
@@ -48,6 +49,9 @@ def run_command(command: str, handler: Callable[[argparse.Namespace], int], args
     except KeyboardInterrupt:
         print(f"{PROG} {command}: interrupted; completed outputs were kept, partial ones removed", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout closed by the reader: nothing left to say, and no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def add_config_argument(parser: argparse.ArgumentParser, help: str, required: bool = False) -> None:
