@@ -42,6 +42,11 @@ else
   "$python" -m venv "$venv"
 fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check)
+# pip lists every Isaac Lab pin left out on purpose (torch 2.11, torchvision, transformers, ...)
+# after each install: expected on this route, so those lines are dropped (said once at the end).
+pipq() {
+  "${pip[@]}" install -q "$@" 2>&1 | { grep -v -E "^isaaclab [0-9.]+ requires |^ERROR: pip's dependency resolver does not currently take|^WARNING: Location 'file:" || true; }
+}
 
 constraints="$venv/lyra-sim-constraints.txt"
 cat > "$constraints" <<CONSTRAINTS
@@ -55,13 +60,13 @@ rsl-rl-lib==5.5.1
 CONSTRAINTS
 
 say "1/4 $torch_spec ${torch_pip_args[*]:-}"
-"${pip[@]}" install -q "${torch_pip_args[@]}" "$torch_spec"
+pipq "${torch_pip_args[@]}" "$torch_spec"
 say "2/4 $ISAACLAB (--no-deps --ignore-requires-python: its pins are torch 2.11 + torchvision, Python 3.12)"
-"${pip[@]}" install -q --no-deps --ignore-requires-python "$ISAACLAB"
+pipq --no-deps --ignore-requires-python "$ISAACLAB"
 say "3/4 Isaac Lab's lean requirements: ${LEAN[*]}"
-"${pip[@]}" install -q -c "$constraints" "${LEAN[@]}"
+pipq -c "$constraints" "${LEAN[@]}"
 say "4/4 lyra-sim (editable, $repo) and pytest"
-"${pip[@]}" install -q -c "$constraints" -e "$repo" pytest
+pipq -c "$constraints" -e "$repo" pytest
 
 say "checking imports"
 "$venv/bin/python" - <<'PY'
@@ -76,5 +81,5 @@ try:
 except md.PackageNotFoundError:
     pass
 PY
-say "done: $(du -sh "$venv" | cut -f1) in $venv"
-echo "train: $venv/bin/python $repo/scripts/train.py --task LyraSim-Humanoid-Stand-v0 --num_envs 8 --max_iterations 50"
+say "done: $(du -sh "$venv" | cut -f1) in $venv (pip check lists Isaac Lab's pins left out on purpose: torch 2.11, torchvision, transformers, ...)"
+echo "train: $venv/bin/python $repo/scripts/train.py --task LyraSim-Humanoid-Stand-v0 --num_envs 16 --max_iterations 150"

@@ -47,17 +47,33 @@ def test_tasks_are_registered_with_their_configs():
     assert walk.sim.physics.solver_cfg.use_mujoco_contacts is False  # Newton's contacts: our colliders are not convex
 
 
+def test_h1_g1_and_physx_configs_build_without_running(scene_a):
+    """Configs only: H1/G1 load from NVIDIA's asset server and PhysX needs Kit, neither reachable here."""
+    from lyra_sim.sim.isaaclab import plan_pool, scene_cfg
+    from lyra_sim.sim.isaaclab_tasks.humanoid_env_cfg import physx_physics_cfg
+
+    for name, height in (("h1", 1.05), ("g1", 0.74)):
+        pool = plan_pool([scene_a], 2, name, replicate_physics=True)
+        robot = scene_cfg(pool).robot
+        assert robot.spawn.usd_path.endswith(f"{name.upper()}/{name}.usd") and robot.prim_path.endswith("/Robot")
+        assert pool.root_pose(0)[2] == pytest.approx(pool.floor_point(0)[2] + height + 0.02)
+    assert type(physx_physics_cfg()).__name__ == "PhysxCfg"
+
+
 def test_each_env_holds_its_world_and_starts_at_a_spawn_point(stand_env, scene_a, scene_b):
     env = stand_env.unwrapped
     obs, _ = stand_env.reset()
     pool = env.pool
     assert [s.directory for s in pool.scenes] == [scene_a, scene_b]
-    # Environment i holds world i mod 2 in the stage (the clone strategy) as in the draws.
-    for i in range(NUM_ENVS):
-        assert pool.draws.envs[i].scene == i % 2
-        prim = env.scene.stage.GetPrimAtPath(f"{env.scene.env_prim_paths[i]}/Scene")
+    # Environment i holds world i mod 2 in the physics (the clone plan's layout; without Kit the USD
+    # stage keeps only the prototypes, env_0/Scene and env_1/Scene) as in the draws.
+    plan = env.sim.get_clone_plan()
+    assert plan.topology.world_prototype_layout.tolist() == [i % 2 for i in range(NUM_ENVS)]
+    for k in range(2):
+        prim = env.scene.stage.GetPrimAtPath(f"{env.scene.env_prim_paths[k]}/Scene")
         refs = [str(r.assetPath) for spec in prim.GetPrimStack() for r in spec.referenceList.GetAddedOrExplicitItems()]
-        assert any(str(pool.scenes[i % 2].usd.name) in r for r in refs), refs
+        assert refs == [str(pool.scenes[k].usd.resolve())]
+    assert [d.scene for d in pool.draws.envs] == [i % 2 for i in range(NUM_ENVS)]
     # The root (the pelvis) starts at the drawn spawn point + standing height (item 4: one constant).
     root = env.robot.data.root_pos_w.torch - env.scene.env_origins
     step = int(env.common_step_counter)

@@ -28,8 +28,11 @@ class HumanoidStandPPORunnerCfg(RslRlOnPolicyRunnerCfg):
         entropy_coef=0.0,
         num_learning_epochs=5,
         num_mini_batches=4,
-        learning_rate=1.0e-3,
-        schedule="adaptive",
+        # A fixed rate: with the small initial std (0.25, so the robot is not shaken off its feet
+        # before it learns anything) the adaptive schedule read every update's KL as too large and
+        # pinned the rate at its floor (1e-5) from the first iteration: nothing was learned.
+        learning_rate=3.0e-4,
+        schedule="fixed",
         gamma=0.99,
         lam=0.95,
         desired_kl=0.01,
