@@ -77,6 +77,7 @@ def make_env(args, tasks, render_mode=None):
     try:
         env_cfg = tasks.task_cfg(args.task)
         agent_cfg = tasks.task_cfg(args.task, "rsl_rl_cfg_entry_point")
+        tasks.check_runnable(args.robot, args.physics)  # before Isaac Lab starts Warp (which prints its own lines)
         env_cfg.worlds = resolve_worlds(args.worlds)
     except LyraSimError as err:
         fail(str(err))

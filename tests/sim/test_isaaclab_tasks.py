@@ -192,3 +192,15 @@ def test_train_refuses_a_world_without_spawn_points_in_one_line(scene_a, tmp_pat
     assert run.returncode == 2, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "has no spawn points" in lines[0] and str(world) in lines[0], run.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--robot", "h1"), "omni.client"),
+    (("--robot", "no_such_robot.usd"), "does not exist"),
+    (("--physics", "physx"), "needs Isaac Sim (Kit)"),
+])
+def test_train_refuses_what_cannot_run_here_in_one_line(scene_a, args, says):
+    run = run_script(*args, "--worlds", str(scene_a), "--num_envs", "1", "--max_iterations", "1")
+    assert run.returncode == 2, run.stderr[-2000:]
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("train.py: ") and says in lines[0], run.stderr[-2000:]

@@ -56,4 +56,39 @@ def task_cfg(task: str, entry: str = "env_cfg_entry_point"):
     return getattr(importlib.import_module(module), name)()
 
 
-__all__ = ["STAND_TASK", "TASKS", "WALK_TASK", "task_cfg"]
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # its parent package is missing
+        return False
+
+
+def check_runnable(robot: str, physics: str = "newton") -> None:
+    """Refuse, before any simulation starts, what this Python cannot run: an unknown robot or a
+    missing robot file; Isaac Lab's Unitree configs (h1, g1), which load from NVIDIA's asset server
+    through Isaac Sim's ``omni.client``; PhysX, which needs Isaac Sim (Kit).
+
+    Raises:
+        InvalidInputError: unknown robot, missing file, or physics not "newton"/"physx".
+        IsaacLabMissingError: h1/g1 without ``omni.client``, PhysX without Isaac Sim.
+    """
+    from lyra_sim.sim.robots import ROBOTS, resolve_robot
+
+    if physics not in ("newton", "physx"):
+        raise InvalidInputError(f"unknown physics {physics!r}; choose newton or physx")
+    spec = ROBOTS.get(robot.lower())
+    if spec is None:
+        resolve_robot(robot)  # a robot USD: it must exist
+    elif spec.isaac_asset and not _importable("omni.client"):
+        raise IsaacLabMissingError(
+            f"robot {robot!r} is Isaac Lab's Unitree asset, loaded from NVIDIA's asset server through Isaac Sim's "
+            "omni.client, which this Python lacks; run inside Isaac Sim (./isaaclab.sh -p scripts/train.py ...) "
+            "or use robot 'builtin'")
+    if physics == "physx" and not _importable("isaacsim"):
+        raise IsaacLabMissingError("physics 'physx' needs Isaac Sim (Kit), which this Python lacks; run inside Isaac "
+                                   "Sim (./isaaclab.sh -p scripts/train.py ... --physics physx) or use physics 'newton'")
+
+
+__all__ = ["STAND_TASK", "TASKS", "WALK_TASK", "check_runnable", "task_cfg"]

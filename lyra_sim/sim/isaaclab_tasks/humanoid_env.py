@@ -25,6 +25,7 @@ import torch
 from isaaclab.envs import DirectRLEnv
 
 from lyra_sim.sim.isaaclab import ROBOT_ENTITY, event_terms, plan_pool, scene_cfg
+from lyra_sim.sim.isaaclab_tasks import check_runnable
 from lyra_sim.sim.isaaclab_tasks.humanoid_env_cfg import HumanoidWorldsEnvCfg, physx_physics_cfg
 from lyra_sim.sim.isaaclab_tasks.worlds import open_worlds
 from lyra_sim.sim.randomize import RandomizationCfg
@@ -44,6 +45,7 @@ class HumanoidWorldsEnv(DirectRLEnv):
         # worlds stay as exported (replicate_physics); robots still start at drawn spawn points.
         self.pool = plan_pool(open_worlds(cfg.worlds or None), cfg.scene.num_envs, cfg.robot,
                               RandomizationCfg(seed=seed), replicate_physics=True)
+        check_runnable(cfg.robot, cfg.physics)
         cfg.scene = scene_cfg(self.pool)
         cfg.events = event_terms(self.pool)
         if cfg.physics == "physx":
