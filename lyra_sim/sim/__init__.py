@@ -4,7 +4,9 @@
 lights, robots at spawn points); ``randomize`` draws and records the per-environment
 variation; ``robots`` names the robots (Isaac's Unitree H1/G1, lyra-sim's own humanoid, any
 USD); ``physics`` checks robots on the collider with PhysX on CPU; ``isaaclab`` builds Isaac
-Lab configurations. The Kit extension in ``extension/`` only wires UI to these functions.
+Lab configurations and ``isaaclab_tasks`` (imported only on its own: it needs Isaac Lab 3)
+registers RL tasks over generated worlds. The Kit extension in ``extension/`` only wires UI to
+these functions.
 """
 
 import lazy_loader

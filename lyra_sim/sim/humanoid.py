@@ -9,7 +9,11 @@ PhysX (Isaac Sim, or ``ovphysx`` on CPU) simulates it as a floating-base articul
       `-- (on torso) shoulder (ball: D6, three rotations) -- upper arm -- elbow (revolute) -- forearm
 
 Frame and units: Z up, metres, kilograms, seconds; the asset origin is on the floor between
-the feet, so placing the robot's prim at a floor point stands it there. Standing height
+the feet, so placing the robot's prim at a floor point stands it there. The articulation root
+(the link whose pose a simulator reports and sets as the robot's root pose, e.g. Isaac Lab's
+``root_pose`` and ``init_state``) is the pelvis, :data:`PELVIS_HEIGHT` (0.96 m) above that
+origin: a root pose puts the robot standing at a floor point p when it is p + PELVIS_HEIGHT
+(``RobotSpec.root_offset`` carries it to every caller). Standing height
 1.74 m, mass 60.4 kg. Every link is an Xform at its capsule's centre (no rotation) holding the
 collision/visual capsule; joint frames are unrotated, so a revolute joint's axis token is the
 world axis of the standing pose. Drive targets are 0: the standing pose.
@@ -126,6 +130,8 @@ ROOT_LINK = "pelvis"
 STANDING_HEIGHT = max(link.center[2] + link.radius + (link.height / 2 if link.axis == "Z" else 0.0) for link in LINKS)
 """Top of the head above the floor, metres."""
 PELVIS_HEIGHT = next(link.center[2] for link in LINKS if link.name == ROOT_LINK)
+"""Height of the root link (the pelvis, the articulation root) above the asset origin and the
+floor when standing, metres: 0.96."""
 ANKLE_PITCH_JOINTS = tuple(f"joints/{j.name}" for j in JOINTS if j.name.endswith("_ankle"))
 """The ankle joints (revolute about +Y, toes down for positive angles) below the robot's root."""
 

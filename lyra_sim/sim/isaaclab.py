@@ -18,13 +18,15 @@ multi-asset spawner gives environment i the (i mod P)-th of P files, which is ra
 ``"cycle"`` scene choice; ``"random"`` scene choice is refused here.
 
 Frames: environment frame = Isaac Lab's ``env.scene.env_origins[i]`` translation of the world
-frame; Z up, metres; quaternions (w, x, y, z), Isaac Lab's order.
+frame; Z up, metres; quaternions (x, y, z, w), Isaac Lab 3's order. A root pose is the pose of
+the robot's root link (``RobotSpec.root_height`` above the floor when standing: the builtin
+humanoid's pelvis is 0.96 m above its asset origin).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -78,7 +80,6 @@ def isaaclab_modules() -> SimpleNamespace:
 
 
 # ----------------------------------------------------------------------------------- the plan (no Isaac Lab)
-@dataclass
 class ScenePool:
     """Scenes, robot and per-environment draws of an Isaac Lab run, decided before Isaac Lab starts.
 
@@ -90,13 +91,25 @@ class ScenePool:
         randomization: what the draws came from; resets draw fresh robot poses from its
             ``robot`` part.
         env_spacing: distance between environment origins, metres; no two scenes overlap.
+        replicate_physics: scenes stay as exported in each environment (see :func:`plan_pool`).
+
+    Not a dataclass on purpose: Isaac Lab's config classes deep-copy the event terms' params and
+    set every field of every dataclass inside them, which fails on frozen ones (RobotSpec). A
+    plan is read-only once drawn, so every term and copy shares this one object.
     """
 
-    scenes: list[ExportedScene]
-    robot: RobotSpec | None
-    draws: WorldDraws
-    randomization: RandomizationCfg
-    env_spacing: float
+    def __init__(self, scenes: list[ExportedScene], robot: RobotSpec | None, draws: WorldDraws,
+                 randomization: RandomizationCfg, env_spacing: float, replicate_physics: bool = False):
+        self.scenes, self.robot, self.draws = scenes, robot, draws
+        self.randomization, self.env_spacing = randomization, env_spacing
+        self.replicate_physics = replicate_physics
+
+    def __deepcopy__(self, memo) -> ScenePool:
+        return self
+
+    def __repr__(self) -> str:
+        return (f"ScenePool({len(self.scenes)} scenes, robot={self.robot.name if self.robot else None}, "
+                f"num_envs={self.num_envs}, env_spacing={self.env_spacing:.2f}, seed={self.randomization.seed})")
 
     @property
     def num_envs(self) -> int:
@@ -119,20 +132,29 @@ class ScenePool:
         return replace(recorded, robots=fresh.robots)
 
     def root_pose(self, env: int, step: int = 0) -> np.ndarray:
-        """[7] the robot root's pose in the environment frame at a reset: position (metres) and
-        quaternion (w, x, y, z) of a turn about +Z."""
+        """[7] the robot's root link pose in the environment frame at a reset: position (metres),
+        the floor point plus ``robot.root_height`` plus the drawn drop height, and quaternion
+        (x, y, z, w) of a turn about +Z."""
         if self.robot is None:
             raise InvalidInputError("this scene pool has no robot; plan it with robot='h1', 'g1', 'builtin' or a USD")
         draw = self.reset_draw(env, step)
-        p = robot_floor_point(self.scenes[draw.scene], draw, 0)
-        p[2] += self.robot.spawn_height + draw.robots[0].drop_height
+        p = self.floor_point(env, step)
+        p[2] += self.robot.root_height + draw.robots[0].drop_height
         half = math.radians(draw.robots[0].yaw) / 2.0
-        return np.array([p[0], p[1], p[2], math.cos(half), 0.0, 0.0, math.sin(half)])
+        return np.array([p[0], p[1], p[2], 0.0, 0.0, math.sin(half), math.cos(half)])
+
+    def floor_point(self, env: int, step: int = 0) -> np.ndarray:
+        """[3] the floor point the robot stands on at a reset, metres, in the environment frame."""
+        draw = self.reset_draw(env, step)
+        p = robot_floor_point(self.scenes[draw.scene], draw, 0)
+        if self.replicate_physics:  # the scene was not centred on the environment origin
+            p[:2] += self.scenes[draw.scene].center_xy
+        return p
 
 
 def plan_pool(scenes, num_envs: int, robot: str | RobotSpec | None = "h1",
               randomization: RandomizationCfg | None = None, env_spacing: float | None = None,
-              env_margin: float = 2.0) -> ScenePool:
+              env_margin: float = 2.0, replicate_physics: bool = False) -> ScenePool:
     """Draw ``num_envs`` environments over a pool of exported scenes for Isaac Lab.
 
     Args:
@@ -142,12 +164,19 @@ def plan_pool(scenes, num_envs: int, robot: str | RobotSpec | None = "h1",
         randomization: draws; its ``scene.choice`` must be ``"cycle"`` (see module docstring).
         env_spacing: distance between environment origins, metres; None: the widest scene's
             turning circle plus twice the offset range plus ``env_margin``.
+        replicate_physics: the physics engine imports each scene once and copies it into every
+            environment using it, at the environment origin (Isaac Lab 3's Newton does only
+            this: per-environment USD edits never reach its model). Scenes then stay as
+            exported, neither turned, shifted nor centred, and keep their own collider
+            material; robots still start at drawn spawn points, headings and offsets.
 
     Raises:
         InvalidInputError: missing scene or collider, unknown robot, too few spawn points,
             ``"random"`` scene choice.
     """
     randomization = randomization or RandomizationCfg()
+    if replicate_physics:
+        randomization = replace(randomization, scene=replace(randomization.scene, yaw_range=(0.0, 0.0), offset_range=0.0))
     if randomization.scene.choice != "cycle":
         raise InvalidInputError("Isaac Lab's ordered multi-USD spawner gives environment i scene i mod P; "
                                 "use RandomizationCfg.scene.choice='cycle' (shuffle the scene list to vary it)")
@@ -160,9 +189,11 @@ def plan_pool(scenes, num_envs: int, robot: str | RobotSpec | None = "h1",
         spec = named if named is not None and named.isaac_asset else resolve_robot(robot)
     draws = draw_world(num_envs, [[p.clearance for p in s.spawn_points] for s in pool], int(spec is not None),
                        randomization)
-    if env_spacing is None:
+    if env_spacing is None and replicate_physics:  # not centred: the farthest collider corner from the origin counts
+        env_spacing = 2 * max(float(np.abs(s.bounds[:, :2]).max()) for s in pool) + env_margin
+    elif env_spacing is None:
         env_spacing = max(s.footprint_diagonal for s in pool) + 2 * randomization.scene.offset_range + env_margin
-    return ScenePool(pool, spec, draws, randomization, float(env_spacing))
+    return ScenePool(pool, spec, draws, randomization, float(env_spacing), replicate_physics)
 
 
 # ----------------------------------------------------------------------------------- event functions
@@ -218,8 +249,9 @@ def reset_robot_at_spawn_points(env, env_ids, pool: ScenePool, asset_cfg=None) -
     """Event ("reset"): put each reset environment's robot root at a drawn spawn point
     (:meth:`ScenePool.root_pose`, keyed by ``env.common_step_counter``), at rest.
 
-    Writes ``[n, 7]`` world poses (environment origin added) and ``[n, 6]`` zero velocities
-    through the articulation's ``write_root_pose_to_sim`` / ``write_root_velocity_to_sim``.
+    Writes ``[n, 7]`` world poses (environment origin added; quaternion x, y, z, w) and
+    ``[n, 6]`` zero velocities through the articulation's ``write_root_pose_to_sim_index`` /
+    ``write_root_velocity_to_sim_index`` (Isaac Lab 3).
     """
     import torch
 
@@ -230,8 +262,8 @@ def reset_robot_at_spawn_points(env, env_ids, pool: ScenePool, asset_cfg=None) -
     local = torch.tensor(np.stack([pool.root_pose(i, step) for i in ids]), dtype=torch.float32, device=env.device)
     index = torch.tensor(ids, dtype=torch.long, device=env.device)
     local[:, :3] += env.scene.env_origins[index, :3].to(local.dtype)
-    robot.write_root_pose_to_sim(local, env_ids=index)
-    robot.write_root_velocity_to_sim(torch.zeros(len(ids), 6, device=env.device), env_ids=index)
+    robot.write_root_pose_to_sim_index(root_pose=local, env_ids=index)
+    robot.write_root_velocity_to_sim_index(root_velocity=torch.zeros(len(ids), 6, device=env.device), env_ids=index)
 
 
 # ----------------------------------------------------------------------------------- Isaac Lab configs
@@ -269,20 +301,38 @@ def robot_cfg(pool: ScenePool):
     return lab.ArticulationCfg(
         prim_path=prim_path,
         spawn=lab.sim_utils.UsdFileCfg(usd_path=spec.usd_path),
-        init_state=lab.ArticulationCfg.InitialStateCfg(pos=(0.0, 0.0, spec.spawn_height)),
+        init_state=lab.ArticulationCfg.InitialStateCfg(pos=(0.0, 0.0, spec.root_height)),
         actuators={"all_joints": lab.ImplicitActuatorCfg(joint_names_expr=[".*"], stiffness=None, damping=None)},
     )
+
+
+def cycle_worlds(weights: np.ndarray, num_clones: int) -> np.ndarray:
+    """Isaac Lab 3 clone strategy: environment i gets world prototype i mod P (its default,
+    ``sequential``, gives contiguous groups), so environment i holds scene i mod P as the
+    draws of :func:`plan_pool` assume.
+
+    Args:
+        weights: [P] relative weights of the world prototypes (ignored: every scene is used in turn).
+        num_clones: number of environments.
+
+    Returns:
+        [num_clones] prototype index per environment.
+    """
+    return np.arange(num_clones) % len(weights)
 
 
 def scene_cfg(pool: ScenePool, dome_light_intensity: float = 1000.0):
     """An ``InteractiveSceneCfg`` of ``pool.num_envs`` environments, each holding one scene of
     the pool, the robot, and one dome light over all.
 
-    ``replicate_physics`` is False (environments hold different scenes); the scenes are spaced
-    so they never touch, so no collision filtering between environments is needed.
+    ``replicate_physics`` is the pool's (False: each environment's USD is read as authored) and the clone strategy
+    :func:`cycle_worlds` gives environment i scene i mod P; the scenes are spaced so they never
+    touch, so no collision filtering between environments is needed.
     """
     lab = isaaclab_modules()
-    cfg = lab.InteractiveSceneCfg(num_envs=pool.num_envs, env_spacing=pool.env_spacing, replicate_physics=False)
+    cfg = lab.InteractiveSceneCfg(num_envs=pool.num_envs, env_spacing=pool.env_spacing,
+                                  replicate_physics=pool.replicate_physics)
+    cfg.clone_cfg.clone_strategy = cycle_worlds
     cfg.scene = lab.AssetBaseCfg(
         prim_path="{ENV_REGEX_NS}/" + SCENE_PRIM,
         spawn=lab.sim_utils.MultiUsdFileCfg(usd_path=[str(Path(s.usd).resolve()) for s in pool.scenes],
@@ -298,9 +348,10 @@ def scene_cfg(pool: ScenePool, dome_light_intensity: float = 1000.0):
 def event_terms(pool: ScenePool) -> dict:
     """``EventTermCfg`` terms by name, for an env config's ``events`` (Isaac Lab's event
     manager takes a dict or a configclass): ``place_scenes`` and ``collider_material``
-    ("prestartup"), and ``reset_robot`` ("reset") when the pool has a robot."""
+    ("prestartup", unless the pool replicates physics), and ``reset_robot`` ("reset") when the
+    pool has a robot."""
     lab = isaaclab_modules()
-    terms = {
+    terms = {} if pool.replicate_physics else {  # a replicated scene is imported as exported
         "place_scenes": lab.EventTermCfg(func=place_scenes, mode="prestartup", params={"pool": pool}),
         "collider_material": lab.EventTermCfg(func=set_collider_materials, mode="prestartup", params={"pool": pool}),
     }

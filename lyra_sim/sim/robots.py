@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lyra_sim.errors import InvalidInputError
-from lyra_sim.sim.humanoid import ANKLE_PITCH_JOINTS, ASSET_PATH
+from lyra_sim.sim.humanoid import ANKLE_PITCH_JOINTS, ASSET_PATH, PELVIS_HEIGHT
 
 ASSETS_ROOT_ENV = "ISAACSIM_ASSET_ROOT"
 
@@ -35,6 +35,11 @@ class RobotSpec:
             positive rotation pitching the toes down, as prim paths below the robot's root; a
             robot that names them is set down on sloped ground facing up or down the slope with
             its soles flat on it (:mod:`lyra_sim.sim.stance`).
+        root_offset: height of the robot's root link (its articulation root, whose pose is what
+            Isaac Lab's ``root_pose`` and ``init_state`` mean) above the asset's origin, metres.
+            H1/G1's origin is their pelvis (0); the builtin humanoid's origin is on the floor and
+            its pelvis 0.96 m above it (:data:`lyra_sim.sim.humanoid.PELVIS_HEIGHT`). The root of
+            a standing robot is at floor + ``spawn_height`` + ``root_offset``.
     """
 
     name: str
@@ -43,6 +48,12 @@ class RobotSpec:
     isaac_asset: bool = False
     description: str = ""
     ankle_pitch_joints: tuple[str, ...] = ()
+    root_offset: float = 0.0
+
+    @property
+    def root_height(self) -> float:
+        """Height of the root link above the floor when the robot stands, metres."""
+        return self.spawn_height + self.root_offset
 
 
 # Heights from Isaac Lab's isaaclab_assets.robots.unitree (H1_CFG / G1_CFG init_state.pos).
@@ -50,7 +61,7 @@ ROBOTS: dict[str, RobotSpec] = {
     "h1": RobotSpec("h1", "/Isaac/Robots/Unitree/H1/h1.usd", 1.05, True, "Unitree H1 humanoid (Isaac Sim assets)"),
     "g1": RobotSpec("g1", "/Isaac/Robots/Unitree/G1/g1.usd", 0.74, True, "Unitree G1 humanoid (Isaac Sim assets)"),
     "builtin": RobotSpec("builtin", str(ASSET_PATH), 0.0, False, "lyra-sim capsule humanoid (packaged, works offline)",
-                         ANKLE_PITCH_JOINTS),
+                         ANKLE_PITCH_JOINTS, PELVIS_HEIGHT),
 }
 
 USD_SUFFIXES = (".usd", ".usda", ".usdc", ".usdz")

@@ -13,7 +13,7 @@ from pxr import Usd, UsdGeom, UsdPhysics
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.sim import RandomizationCfg, WorldCfg, compose_world, read_world_record
 from lyra_sim.sim import isaaclab as lab_helpers
-from lyra_sim.sim.humanoid import ASSET_PATH
+from lyra_sim.sim.humanoid import ASSET_PATH, PELVIS_HEIGHT
 from lyra_sim.sim.randomize import SceneLayoutCfg
 
 
@@ -78,6 +78,7 @@ def fake_isaaclab() -> dict[str, types.ModuleType]:
         lazy_sensor_update: bool = True
         replicate_physics: bool = True
         filter_collisions: bool = True
+        clone_cfg: object = field(default_factory=lambda: types.SimpleNamespace(clone_strategy=None))
 
     @dataclass
     class TerrainImporterCfg(_Cfg):
@@ -145,9 +146,11 @@ def test_pool_draws_match_the_composed_world(scene_a, scene_b):
         # The first reset puts the root where lyra-sim world put the robot (relative to its env).
         robot = UsdGeom.Xformable(world.GetPrimAtPath(f"/World/envs/env_{i:04d}/Robot"))
         local = np.array(robot.GetLocalTransformation(), float).T
-        pose = pool.root_pose(i, 0)
-        np.testing.assert_allclose(pose[:3], local[:3, 3], atol=1e-6)
-        yaw = np.degrees(2 * np.arctan2(pose[6], pose[3]))
+        pose = pool.root_pose(i, 0)  # the root link: the pelvis, PELVIS_HEIGHT above the asset origin
+        np.testing.assert_allclose(pose[:3], local[:3, 3] + [0.0, 0.0, PELVIS_HEIGHT], atol=1e-6)
+        np.testing.assert_allclose(pool.floor_point(i, 0), local[:3, 3] - [0.0, 0.0, pool.draws.envs[i].robots[0].drop_height],
+                                   atol=1e-6)
+        yaw = np.degrees(2 * np.arctan2(pose[5], pose[6]))  # Isaac Lab 3: (x, y, z, w)
         assert (yaw - pool.draws.envs[i].robots[0].yaw + 180) % 360 - 180 == pytest.approx(0, abs=1e-6)
 
 
@@ -173,6 +176,7 @@ def test_interactive_scene_cfg_field_by_field(lab, scene_a, scene_b):
     cfg = lab_helpers.scene_cfg(pool)
     assert type(cfg) is lab["isaaclab.scene"].InteractiveSceneCfg
     assert (cfg.num_envs, cfg.env_spacing, cfg.replicate_physics) == (6, pool.env_spacing, False)
+    assert cfg.clone_cfg.clone_strategy is lab_helpers.cycle_worlds
     assert cfg.scene.prim_path == "{ENV_REGEX_NS}/Scene"
     assert type(cfg.scene.spawn) is lab["isaaclab.sim"].MultiUsdFileCfg
     assert cfg.scene.spawn.usd_path == [str((p / "scene.usda").resolve()) for p in (scene_a, scene_b)]
@@ -180,7 +184,7 @@ def test_interactive_scene_cfg_field_by_field(lab, scene_a, scene_b):
     robot = cfg.robot
     assert type(robot) is lab["isaaclab.assets"].ArticulationCfg
     assert robot.prim_path == "{ENV_REGEX_NS}/Robot" and robot.spawn.usd_path == str(ASSET_PATH)
-    assert robot.init_state.pos == (0.0, 0.0, 0.0)
+    assert robot.init_state.pos == (0.0, 0.0, PELVIS_HEIGHT)  # init_state is the root link's: spawn + standing height
     act = robot.actuators["all_joints"]
     assert (act.joint_names_expr, act.stiffness, act.damping) == ([".*"], None, None)
     assert cfg.light.prim_path == "/World/Light" and cfg.light.spawn.intensity == 1000.0
@@ -188,7 +192,7 @@ def test_interactive_scene_cfg_field_by_field(lab, scene_a, scene_b):
 
 def test_h1_uses_isaac_labs_own_config(lab, scene_a):
     pool = lab_helpers.plan_pool([scene_a], 2, "h1")  # no assets root needed: Isaac Lab resolves it
-    assert pool.robot.spawn_height == 1.05
+    assert pool.robot.spawn_height == pool.robot.root_height == 1.05  # H1's origin is its pelvis
     robot = lab_helpers.scene_cfg(pool).robot
     assert robot.prim_path == "{ENV_REGEX_NS}/Robot"
     assert robot.spawn.usd_path.endswith("Robots/Unitree/H1/h1.usd") and robot.actuators == {"legs": None}
@@ -215,8 +219,10 @@ class FakeEnv:
     def __init__(self, stage, n, spacing):
         self.num_envs, self.device, self.common_step_counter = n, "cpu", 0
         self.robot = types.SimpleNamespace(calls=[])
-        self.robot.write_root_pose_to_sim = lambda pose, env_ids: self.robot.calls.append(("pose", pose, env_ids))
-        self.robot.write_root_velocity_to_sim = lambda v, env_ids: self.robot.calls.append(("vel", v, env_ids))
+        self.robot.write_root_pose_to_sim_index = lambda *, root_pose, env_ids: self.robot.calls.append(
+            ("pose", root_pose, env_ids))
+        self.robot.write_root_velocity_to_sim_index = lambda *, root_velocity, env_ids: self.robot.calls.append(
+            ("vel", root_velocity, env_ids))
         origins = torch.tensor([[i * spacing, 0.0, 0.0] for i in range(n)])
         self.scene = types.SimpleNamespace(stage=stage, env_prim_paths=[f"/World/envs/env_{i}" for i in range(n)],
                                            env_origins=origins, __getitem__=None)
@@ -281,3 +287,26 @@ def test_reset_event_writes_spawn_poses_in_world_frame(scene_a):
     env.common_step_counter = 500
     lab_helpers.reset_robot_at_spawn_points(env, ids, pool, types.SimpleNamespace(name="robot"))
     assert not torch.allclose(env.robot.calls[2][1], pose)  # a later reset: a fresh draw
+
+
+def test_cycle_worlds_gives_env_i_world_i_mod_p():
+    assert lab_helpers.cycle_worlds(np.ones(3), 7).tolist() == [0, 1, 2, 0, 1, 2, 0]
+    assert lab_helpers.cycle_worlds(np.ones(1), 2).tolist() == [0, 0]
+
+
+def test_replicated_pool_keeps_scenes_as_exported(lab, scene_a, scene_b):
+    """Isaac Lab 3's Newton imports each scene once and copies it per env: no yaw, shift or centring."""
+    pool = lab_helpers.plan_pool([scene_a, scene_b], 4, "builtin", RandomizationCfg(seed=4), replicate_physics=True)
+    assert all(d.scene_yaw == 0.0 and d.scene_offset == (0.0, 0.0) for d in pool.draws.envs)
+    assert lab_helpers.scene_cfg(pool).replicate_physics is True
+    assert list(lab_helpers.event_terms(pool)) == ["reset_robot"]  # no USD edits Newton would not see
+    for i in range(4):
+        draw = pool.draws.envs[i]
+        spawn = np.array(pool.scenes[draw.scene].spawn_points[draw.robots[0].spawn].position, float)
+        floor = pool.floor_point(i, 0)
+        np.testing.assert_allclose(floor[:2], spawn[:2] + draw.robots[0].offset, atol=1e-6)  # in the scene's own frame
+        assert pool.root_pose(i, 0)[2] == pytest.approx(floor[2] + PELVIS_HEIGHT + draw.robots[0].drop_height)
+    reach = max(float(np.abs(s.bounds[:, :2]).max()) for s in pool.scenes)
+    assert pool.env_spacing >= 2 * reach  # neighbours never overlap although not centred
+    # The robots still start at freshly drawn spawn points on later resets.
+    assert [pool.reset_draw(i, 100).robots for i in range(4)] != [d.robots for d in pool.draws.envs]

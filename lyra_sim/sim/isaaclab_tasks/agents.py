@@ -1,0 +1,48 @@
+"""RSL-RL PPO settings of the humanoid tasks (Isaac Lab's humanoid recipe, smaller networks for CPU)."""
+
+from isaaclab.utils import configclass
+from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPpoAlgorithmCfg
+
+
+@configclass
+class HumanoidStandPPORunnerCfg(RslRlOnPolicyRunnerCfg):
+    """PPO for the stand task: 24 steps per env per iteration, [128, 128] ELU actor and critic."""
+
+    num_steps_per_env = 24
+    max_iterations = 300
+    save_interval = 25
+    experiment_name = "lyra_humanoid_stand"
+    device = "cpu"
+    obs_groups = {"actor": ["policy"], "critic": ["policy"]}
+    actor = RslRlMLPModelCfg(
+        hidden_dims=[128, 128],
+        activation="elu",
+        obs_normalization=True,
+        distribution_cfg=RslRlMLPModelCfg.GaussianDistributionCfg(init_std=0.25),
+    )
+    critic = RslRlMLPModelCfg(hidden_dims=[128, 128], activation="elu", obs_normalization=True)
+    algorithm = RslRlPpoAlgorithmCfg(
+        value_loss_coef=1.0,
+        use_clipped_value_loss=True,
+        clip_param=0.2,
+        entropy_coef=0.0,
+        num_learning_epochs=5,
+        num_mini_batches=4,
+        # A fixed rate: with the small initial std (0.25, so the robot is not shaken off its feet
+        # before it learns anything) the adaptive schedule read every update's KL as too large and
+        # pinned the rate at its floor (1e-5) from the first iteration: nothing was learned.
+        learning_rate=3.0e-4,
+        schedule="fixed",
+        gamma=0.99,
+        lam=0.95,
+        desired_kl=0.01,
+        max_grad_norm=1.0,
+    )
+
+
+@configclass
+class HumanoidWalkPPORunnerCfg(HumanoidStandPPORunnerCfg):
+    """PPO for the walk task (longer training: 1500 iterations)."""
+
+    max_iterations = 1500
+    experiment_name = "lyra_humanoid_walk"
