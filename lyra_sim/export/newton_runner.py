@@ -38,7 +38,8 @@ def require_newton():
         import newton
     except ImportError as err:
         raise ExportError(f"Newton is not installed ({err}); the Newton check needs it. Install: {INSTALL}") from None
-    warp.config.quiet = True
+    # Warp logs every kernel module it loads at INFO: dozens of lines per check.
+    warp.config.log_level = max(warp.config.log_level, warp.LOG_WARNING)
     return newton, warp
 
 

@@ -209,7 +209,8 @@ def check_engines(path: str | Path, engines: str | tuple[Engine, ...] = DEFAULT_
         return check
     for e in asked:
         if progress:
-            progress(f"{e}: dropping bodies and standing the humanoid at {len(points)} spawn points")
+            note = " (a first run compiles Warp's kernels: 1-2 min)" if e == "newton" else ""
+            progress(f"{e}: dropping bodies and standing the humanoid at {len(points)} spawn points{note}")
         results[e] = _run_engine(path, points, e, cfg, stand_cfg)
     if all(results[e].status != "skipped" for e in ENGINES):
         check.disagreements = disagreements(results["physx"], results["newton"])
