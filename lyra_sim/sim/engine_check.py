@@ -132,11 +132,14 @@ class WorldCheck:
         """The ``physics_check`` entry of report.json. ``drop_test`` and ``drops`` repeat the first
         engine asked for (the keys reports had before there were two engines)."""
         first = self.engines[self.asked[0]]
+        drop_test = "failed" if self.reason or first.status == "failed" and not first.drops else first.status
+        if first.drops:
+            drop_test = "passed" if all(d.passed for d in first.drops) else "failed"
         return {"status": self.status, "reason": self.status_reason, "summary": self.summary(), "path": self.path,
                 "validation": [asdict(i) for i in self.validation], "engines_asked": list(self.asked),
                 "engines": {name: r.to_dict() for name, r in self.engines.items()},
                 "disagreements": self.disagreements,
-                "drop_test": first.status if not self.reason else "failed", "drops": [asdict(d) for d in first.drops]}
+                "drop_test": drop_test, "drops": [asdict(d) for d in first.drops]}
 
 
 def disagreements(a: EngineResult, b: EngineResult) -> list[dict]:
