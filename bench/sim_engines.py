@@ -1,6 +1,6 @@
 """PhysX vs Newton on generated worlds: does the humanoid stand at every spawn point in both?
 
-    nice python bench/sim_engines.py                          # the gallery + 3 fresh worlds (about 15 min on a busy 2-core VM)
+    nice python bench/sim_engines.py                          # the gallery + 3 fresh worlds (about 40 min on a busy 2-core VM)
     nice python bench/sim_engines.py --worlds a/scene.usdz b/ # any worlds (a scene USD or its folder)
     nice python bench/sim_engines.py --fresh 0                # the gallery only
 
@@ -9,9 +9,10 @@ in PhysX and in Newton a capsule and a box are dropped at every spawn point and 
 humanoid stands 2 s at every one under its PD hold. Reported per world and overall: the
 humanoid-stands rate per spawn point in each engine, the bodies-at-rest rate, the agreement rate
 of the two engines (per spawn point on the humanoid, and over every test), the disagreements and
-each engine's wall time. Fresh worlds are made with the embedded default on seeds the gallery
-does not use (``refine.steps=0``: the procedural teacher's exact depth builds the collider
-either way, so refinement does not change what is tested) and kept in ``--work`` for reuse.
+each engine's wall time. Fresh worlds are made as the gallery's are (the embedded default,
+refinement included: without it the collider of the unrefined Gaussians had no spawn point in
+two of two worlds) on seeds the gallery does not use, and kept in ``--work`` for reuse; a world
+without spawn points is listed but has nothing to compare.
 
 Writes ``bench/results/sim_engines.json`` (with machine and load average) and prints a table.
 """
@@ -49,8 +50,7 @@ def fresh_world(work: Path, prompt: str, seed: int) -> Path:
     out = work / f"{prompt.replace(' ', '_')}_{seed}"
     if not (out / "scene.usdz").is_file():
         cmd = [sys.executable, "-m", "lyra_sim.cli", "generate", "--prompt", prompt, "--seed", str(seed), "--out", str(out),
-               "decoder.keep_fraction=0.25", "export.collider.max_triangles=20000", "refine.steps=0",
-               "preview.enabled=false", "physics_check=false"]
+               "decoder.keep_fraction=0.25", "export.collider.max_triangles=20000", "preview.enabled=false", "physics_check=false"]
         print("+", " ".join(cmd[2:]), flush=True)
         subprocess.run(cmd, check=True, cwd=ROOT)
     return out / "scene.usdz"
@@ -84,21 +84,23 @@ def main(argv: list[str] | None = None) -> int:
                            "pelvis_min": [round(s.root_min, 3) for s in px.stands]},
                  "newton": {"stands": [s.passed for s in nt.stands], "rests": [d.passed for d in nt.drops], "seconds": round(nt.seconds, 1),
                             "pelvis_min": [round(s.root_min, 3) for s in nt.stands]},
-                 "stand_agreement": stand_agree / max(1, len(px.stands)),
-                 "test_agreement": (tests - len(checked.disagreements)) / max(1, tests),
+                 "stand_agreement": stand_agree / len(px.stands) if px.stands else None,
+                 "test_agreement": (tests - len(checked.disagreements)) / tests if tests else None,
                  "disagreements": checked.disagreements, "status": checked.status, "wall_seconds": round(wall, 1)}
         results.append(entry)
         print(f"{entry['world']}: humanoid stands physx {sum(entry['physx']['stands'])}/{entry['spawn_points']}, "
               f"newton {sum(entry['newton']['stands'])}/{entry['spawn_points']}; {len(checked.disagreements)} disagreements; "
               f"physx {px.seconds:.1f} s, newton {nt.seconds:.1f} s", flush=True)
+    if not any(r["spawn_points"] for r in results):
+        raise SystemExit("no world has a spawn point: nothing to compare")
     points = sum(r["spawn_points"] for r in results)
     total = lambda key, eng: sum(sum(r[eng][key]) for r in results)
     n_tests = sum(r["spawn_points"] * 3 for r in results)
     summary = {
-        "worlds": len(results), "spawn_points": points,
+        "worlds": len(results), "worlds_without_spawn_points": sum(not r["spawn_points"] for r in results), "spawn_points": points,
         "physx_stand_rate": total("stands", "physx") / points, "newton_stand_rate": total("stands", "newton") / points,
         "physx_rest_rate": total("rests", "physx") / (2 * points), "newton_rest_rate": total("rests", "newton") / (2 * points),
-        "stand_agreement": sum(r["stand_agreement"] * r["spawn_points"] for r in results) / points,
+        "stand_agreement": sum(r["stand_agreement"] * r["spawn_points"] for r in results if r["spawn_points"]) / points,
         "test_agreement": (n_tests - sum(len(r["disagreements"]) for r in results)) / n_tests,
         "physx_seconds_per_world": sum(r["physx"]["seconds"] for r in results) / len(results),
         "newton_seconds_per_world": sum(r["newton"]["seconds"] for r in results) / len(results),
@@ -116,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
         n = r["spawn_points"]
+        if not n:
+            print(f"| {Path(r['world']).parent.name} | 0 | no spawn points: nothing to stand on | | | | | |")
+            continue
         print(f"| {Path(r['world']).parent.name} | {n} | {sum(r['physx']['stands'])}/{n} | {sum(r['newton']['stands'])}/{n} | "
               f"{sum(r['physx']['rests'])}/{2 * n} / {sum(r['newton']['rests'])}/{2 * n} | {r['stand_agreement']:.0%} | "
               f"{r['physx']['seconds']} | {r['newton']['seconds']} |")
