@@ -32,12 +32,14 @@ LIGHT_COMMANDS: dict[str, list[str]] = {
     "generate --help": ["generate", "--help"],
     "info": ["info", "{ply}"],
     "check --json --no-drop": ["check", "{usd}", "--json", "--no-drop"],
+    "check a world folder --no-drop": ["check", "{world}", "--no-drop"],
     "error: render missing file": ["render", "{tmp}/missing.ply", "--out", "{tmp}/r"],
     "error: render bad override": ["render", "{ply}", "--out", "{tmp}/r", "frames=-1"],
     "error: train missing config": ["train", "--config", "{tmp}/missing.yaml"],
     "error: model-info missing config": ["model-info", "{tmp}/missing.yaml"],
     "error: convert missing file": ["convert", "{tmp}/missing.ply", "{tmp}/out.spz"],
     "error: check missing file": ["check", "{tmp}/missing.usda"],
+    "error: check folder that is not a world": ["check", "{tmp}", "--no-drop"],
     "error: export missing --out": ["export", "{ply}"],
     "error: world missing scene": ["world", "{tmp}/missing", "--out", "{tmp}/w"],
     "error: view missing path": ["view", "{tmp}/missing"],
@@ -60,7 +62,7 @@ sys.exit(rc)
 
 def command_line(name: str, tmp: str | Path) -> list[str]:
     """argv (after ``lyra-sim``) of the light command ``name``, with its files filled in."""
-    return [a.format(ply=PLY, usd=USD, tmp=tmp) for a in LIGHT_COMMANDS[name]]
+    return [a.format(ply=PLY, usd=USD, world=USD.parent, tmp=tmp) for a in LIGHT_COMMANDS[name]]
 
 
 def probe(name: str, tmp: str | Path, python: str = sys.executable) -> dict:

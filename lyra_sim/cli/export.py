@@ -37,6 +37,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     e.add_argument("--half", action="store_true", help="half-precision Gaussian attributes")
     e.add_argument("--nurec", action="store_true", help="also write the legacy NuRec USDZ for Isaac Sim 5.x")
     e.add_argument("--check", action="store_true", help="run `lyra-sim check` on the result and add it to the report")
+    e.add_argument("--engine", default="physx", metavar="physx|newton|all", help="engine(s) of --check (default: physx)")
     e.add_argument("--no-previews", action="store_true", help="skip report.png")
     e.add_argument("--device", default=None, help="cpu or cuda for rendering depth (default: cpu)")
     e.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -73,16 +74,19 @@ def run(args: argparse.Namespace) -> int:
     from lyra_sim.gaussians.formats import read_gaussians
 
     cfg = cfg_from_args(args)
+    if args.check:
+        from lyra_sim.sim.engine_check import parse_engines
+
+        parse_engines(args.engine)  # a typo fails before any work
     t0 = time.perf_counter()
     scene = read_gaussians(args.scene)
     # generate's scene.ply records the frame it was made in; export reuses it (flags win).
     result = export_scene(scene, args.out, cfg, source=SourceFrame.from_file(args.scene, Path(args.scene).stem))
     if args.check:
-        from lyra_sim.export.physics_check import check_world
         from lyra_sim.export.report import write_report_json
+        from lyra_sim.sim.engine_check import check_engines
 
-        checked = check_world(result.files["usd"])
-        result.report["physics_check"] = checked.to_dict()
+        result.report["physics_check"] = check_engines(result.files["usd"], args.engine).to_dict()
         write_report_json(result.report, result.files["report_json"], overwrite=True)
     if not args.quiet:
         print(format_report(result.report))

@@ -189,6 +189,10 @@ def warn_unchecked(command: str, check: dict) -> None:
     test (``check``: a ``physics_check`` report entry), so a missing PhysX or a world without
     spawn points is not read as a pass."""
     parts = [("physics check", check)]
+    if check.get("status") == "passed":
+        # A pass in one engine does not hide another asked-for engine that could not run.
+        engines = check.get("engines") or {}
+        parts += [(f"{name} check", engines[name]) for name in check.get("engines_asked", []) if name in engines]
     if isinstance(check.get("moving_colliders"), dict):
         parts.append(("kinematic drop test", check["moving_colliders"]))
     for name, part in parts:

@@ -1,4 +1,4 @@
-"""Drop tests in real PhysX on CPU: do bodies come to rest on a world's colliders?
+"""Drop tests in real PhysX (or Newton) on CPU: do bodies come to rest on a world's colliders?
 
 Static worlds (:func:`drop_test`): the world's physics prims (Gaussians left out) are copied into
 a test stage; at each spawn point a humanoid-sized capsule (kept upright by a huge inertia, like
@@ -12,7 +12,8 @@ body can really rest; on a slope the box is set down turned to the ground plane.
 Moving (4D) worlds (:func:`moving_drop_test`): a box is dropped onto the top of each kinematic
 collider with the world placed at that collider's time.
 
-Needs ``ovphysx`` (:mod:`lyra_sim.export.physx_runner`); heights in metres, sim frame.
+Needs ``ovphysx`` (:mod:`lyra_sim.export.physx_runner`), or ``newton`` for the static drop test in
+Newton (:mod:`lyra_sim.export.newton_runner`); heights in metres, sim frame.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -28,6 +30,9 @@ from lyra_sim.export.physx_runner import physics_stage, require_ovphysx, simulat
 from lyra_sim.export.spawn import SpawnPoint
 from lyra_sim.export.usd_prims import gaussian_prims
 from lyra_sim.export.usd_kinematic import kinematic_bodies, stage_at_time
+
+Engine = Literal["physx", "newton"]
+"""A physics engine of ``lyra-sim check``."""
 
 
 @dataclass
@@ -124,19 +129,39 @@ def _add_bodies(path: Path, points: list[SpawnPoint], kind: str, cfg: PhysicsChe
     return bodies
 
 
-def drop_test(world: str | Path, points: list[SpawnPoint], cfg: PhysicsCheckCfg | None = None) -> list[DropResult]:
-    """Drop a capsule and a box at each spawn point onto the world's collider (two runs)."""
+def drop_test(world: str | Path, points: list[SpawnPoint], cfg: PhysicsCheckCfg | None = None,
+              engine: Engine = "physx") -> list[DropResult]:
+    """Drop a capsule and a box at each spawn point onto the world's collider (two runs), in
+    PhysX (steps of ``cfg.dt``) or Newton (steps of ``cfg.newton.dt``, each body in a world of
+    its own: :mod:`lyra_sim.export.newton_runner`). Both engines step the same test stage and
+    are judged by the same heights and tolerances.
+
+    Raises:
+        ExportError: the engine is not installed.
+    """
     cfg = cfg or PhysicsCheckCfg()
-    require_ovphysx()
+    if engine == "newton":
+        from lyra_sim.export.newton_runner import require_newton, simulate as newton_simulate
+
+        require_newton()
+        steps = max(1, round(cfg.seconds / cfg.newton.dt))
+        run = lambda path, prims: newton_simulate(path, steps, cfg.newton.dt, prims, cfg.newton)
+        # Each body is a Newton world of its own, so the capsule and the box at one spawn point
+        # can share a run without touching: one run instead of two (its steps are the cost).
+        runs = [("capsule", "box")]
+    else:
+        require_ovphysx()
+        steps = max(1, round(cfg.seconds / cfg.dt))
+        run = lambda path, prims: simulate(path, steps, cfg.dt)
+        runs = [("capsule",), ("box",)]
     results = []
-    steps = max(1, round(cfg.seconds / cfg.dt))
     with tempfile.TemporaryDirectory(prefix="lyra-check-") as tmp:
-        for kind in ("capsule", "box"):
-            path = Path(tmp) / f"drop_{kind}.usda"
+        for kinds in runs:
+            path = Path(tmp) / f"drop_{'_'.join(kinds)}.usda"
             physics_stage(Path(world), path)
-            bodies = _add_bodies(path, points, kind, cfg)
-            state = simulate(path, steps, cfg.dt)
-            for i, (prim_path, rest) in enumerate(bodies):
+            bodies = [(kind, i, prim, rest) for kind in kinds for i, (prim, rest) in enumerate(_add_bodies(path, points, kind, cfg))]
+            state = run(path, [prim for _, _, prim, _ in bodies])
+            for kind, i, prim_path, rest in bodies:
                 if prim_path not in state:
                     results.append(DropResult(kind, i, rest, float("nan"), float("nan"), False))
                     continue

@@ -116,7 +116,11 @@ def simulate_trajectories(path: Path, steps: int, dt: float, every: int | None =
     try:
         ovstage.population.open_usd(stage, str(path), ordinal=1, domains=ovstage.PopulationDomain.ALL)
         stage.advance_write_floor(ordinal=1).wait()
-        physx.wait_task(physx.attach_ovstage(stage, read_ordinal=1))
+        with warnings.catch_warnings():
+            # With Newton installed (its newton-usd-schemas plugin), ovphysx warns that newton:*
+            # attributes may be dropped; our worlds author none.
+            warnings.filterwarnings("ignore", message="attach_ovstage: the Newton USD schema", category=RuntimeWarning)
+            physx.wait_task(physx.attach_ovstage(stage, read_ordinal=1))
         with warnings.catch_warnings(), ovstage.PathDictionary(stage) as names:
             # "ovphysx is in CPU-only mode, but the installed Warp was built with CUDA": harmless here.
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -118,8 +118,11 @@ class GenerateCfg:
     """When the teacher knows gravity and metres (the procedural teacher does), place the world
     with them instead of estimating them from the collider. Defaults to True."""
     physics_check: bool = True
-    """Drop test bodies at the spawn points with PhysX (when ``ovphysx`` is installed; the
-    report says "skipped" otherwise). Defaults to True."""
+    """Drop test bodies and stand the humanoid at the spawn points (when the engine is
+    installed; the report says "skipped" otherwise). Defaults to True."""
+    physics_engine: str = "physx"
+    """Engine(s) of the physics check: "physx", "newton" or "all" (see ``lyra-sim check
+    --engine``; Newton adds about 30 s per world on CPU). Defaults to "physx"."""
     times: list[float] | None = None
     """Dynamic scenes (``--video`` or ``dynamic``): decode one scene per time in [0, 1].
     Defaults to None."""

@@ -195,6 +195,10 @@ class LyraPipeline:
         if cfg.times and not all(0.0 <= t <= 1.0 for t in cfg.times):
             raise InvalidInputError(f"--times must lie in [0, 1], got {cfg.times}")
         cfg.refine.check()
+        if cfg.physics_check:
+            from lyra_sim.sim.engine_check import parse_engines
+
+            parse_engines(cfg.physics_engine)  # a typo fails before any work
         teacher = self.teacher()  # missing weights fail here, before any output exists
         decoder = self.decoder
 
@@ -516,10 +520,10 @@ def _physics_check(files: dict[str, Path], cfg: GenerateCfg) -> dict:
 
     from lyra_sim.errors import ExportError
     from lyra_sim.export.drop_test import moving_drop_test
-    from lyra_sim.export.physics_check import check_world
+    from lyra_sim.sim.engine_check import check_engines
 
     usd = files["usd"]
-    result = check_world(usd).to_dict()
+    result = check_engines(usd, cfg.physics_engine).to_dict()
     result["path"] = usd.name  # not the staging folder's name
     if "usd_dynamic" in files:
         try:

@@ -28,4 +28,6 @@ def test_bad_override_is_one_line(tmp_path, one_line_error):
     one_line_error(main(["export", str(tmp_path / "s.ply"), "collider.nope=1", "--out", str(tmp_path / "o")]),
                    "export config", "nope")
     one_line_error(main(["export", str(tmp_path / "s.ply"), "nurec=3", "--out", str(tmp_path / "o")]), "nurec")
+    one_line_error(main(["export", str(tmp_path / "s.ply"), "--out", str(tmp_path / "o"), "--check", "--engine", "bullet"]),
+                   "unknown physics engine 'bullet'")
     assert not (tmp_path / "o").exists()

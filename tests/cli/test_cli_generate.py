@@ -32,4 +32,5 @@ def test_bad_override_or_config_is_one_line(tmp_path, one_line_error):
     one_line_error(main([*base, "teacher.width=wide"]), "teacher.width")
     one_line_error(main([*base, "--config", str(tmp_path / "missing.yaml")]), "missing.yaml", "not found")
     one_line_error(main([*base, "--times", "0,half"]), "--times")
+    one_line_error(main([*base, "physics_engine=bullet"]), "unknown physics engine 'bullet'", "physx, newton, all")
     assert not (tmp_path / "o").exists()

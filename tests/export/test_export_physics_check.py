@@ -40,8 +40,9 @@ def test_world_without_spawn_points_fails_the_check(world, tmp_path, capsys):
     assert (checked.status, checked.drop_test, checked.reason) == ("failed", "failed", "no spawn points")
     assert checked.drops == [] and checked.to_dict()["status"] == "failed"
     capsys.readouterr()
-    assert main(["check", str(path)]) == 1
-    assert "physics check failed: no spawn points" in capsys.readouterr().err
+    assert main(["check", str(path)]) == 2  # nothing can be placed: one line saying what to do
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has no spawn points" in err[0]
 
 
 def test_drop_test_without_physx_is_skipped_not_passed(world, monkeypatch, capsys):
@@ -56,7 +57,7 @@ def test_drop_test_without_physx_is_skipped_not_passed(world, monkeypatch, capsy
     capsys.readouterr()
     assert main(["check", str(out / "scene.usda")]) == 0  # the world is not at fault
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("lyra-sim check: physics check skipped: PhysX on CPU (ovphysx) is not installed")
+    assert len(err) == 1 and err[0].startswith("lyra-sim check: physics check skipped: physx skipped: PhysX on CPU (ovphysx) is not installed")
 
 
 @pytest.fixture(scope="module")

@@ -81,6 +81,10 @@ def test_generate_writes_a_complete_world(world):
     assert acc["fscore"] > 0.5 and acc["gt_points"] > 1000 and 0 < acc["chamfer_m"] < 0.2
     if ovphysx_installed():
         assert report["physics_check"]["status"] == "passed", report["physics_check"]["summary"]
+        engines = report["physics_check"]["engines"]
+        # The default engine ran both tests; Newton was not asked for, and the report says so.
+        assert engines["physx"]["status"] == "passed" and len(engines["physx"]["stands"]) == len(report["spawn_points"])
+        assert engines["newton"]["status"] == "skipped" and engines["newton"]["reason"].startswith("not asked for")
     from pxr import Usd, UsdPhysics
 
     stage = Usd.Stage.Open(str(world.out_dir / "scene.usdz"))
