@@ -34,7 +34,7 @@ from lyra_sim.errors import ExportError, InvalidInputError
 from lyra_sim.export.config import ColliderCfg
 from lyra_sim.export.frame_record import FrameRecord, read_source_record
 from lyra_sim.gaussians import GaussianScene
-from lyra_sim.render import render
+from lyra_sim.render.bands import render_in_bands
 
 DepthSource = Literal["decoded", "teacher", "rendered"]
 
@@ -241,7 +241,7 @@ def render_depth_views(
     cams = cameras.to(scene.device, scene.dtype)
     with torch.no_grad():
         for i in range(0, len(cams), chunk):
-            out = render(scene, cams[i : i + chunk], mode="RGB+SD")
+            out = render_in_bands(scene, cams[i : i + chunk], mode="RGB+SD")  # memory bounded per view
             depth = out.surface_depth[..., 0].float().cpu()
             depths.append(depth)
             masks.append((out.alpha[..., 0] >= min_alpha).cpu() & (depth > 0))
