@@ -27,6 +27,7 @@ from lyra_sim.export.alignment import (
     angle_degrees,
     estimate_alignment,
     refit_floor,
+    splat_surfaces,
 )
 from lyra_sim.export.collider import (
     CollisionProxy,
@@ -176,12 +177,14 @@ def export_scene(
     source = _resolve_source(scene, source)
     try:
         # ---------------------------------------------------------------- depth and collider
-        proxy_scene, stats, views = None, None, None
-        if cfg.collider.enabled or sim:
+        proxy_scene, stats, views, floor_surface = None, None, None, None
+        if cfg.collider.enabled or (sim and depth_views is not None):
             views = depth_views if depth_views is not None else _render_views(scene, cfg, source)
             timings["depth"] = time.perf_counter() - t0
             proxy_scene, stats = build_collision_proxy(views, cfg.collider)
             timings["collider"] = time.perf_counter() - t0 - timings["depth"]
+        elif sim:  # no collider asked for: the floor is fitted to the splats themselves, nothing rendered
+            floor_surface = splat_surfaces(scene)
         moving, keep_out, moving_removed = [], None, 0
         if timed_depth is not None and proxy_scene is not None and cfg.moving.enabled:
             t_moving = time.perf_counter()
@@ -192,7 +195,7 @@ def export_scene(
             timings["moving_colliders"] = time.perf_counter() - t_moving
         # ---------------------------------------------------------------- alignment
         t1 = time.perf_counter()
-        alignment = estimate_alignment(proxy_scene, cfg.alignment, source)
+        alignment = estimate_alignment(proxy_scene if proxy_scene is not None else floor_surface, cfg.alignment, source)
         proxy = proxy_scene.transformed(alignment.sim_from_scene) if proxy_scene is not None else None
         tilt_after = None
         if sim and proxy is not None:

@@ -128,3 +128,38 @@ def test_z_up_scene_without_cameras(room_output, room_views):
     assert (al.scale_source, al.scale) == ("assumed", 1.0)
     sim = proxy.transformed(al.sim_from_scene)
     assert abs(np.median(sim.vertices[sim.vertices[:, 2] < 0.1, 2])) < 0.03  # the floor at z = 0
+
+
+def surfel_room(rot: np.ndarray, n: int = 4000, seed: int = 0):
+    """Flat Gaussians on a 6 x 6 m floor (z = 0) and two 2.5 m walls, then turned by ``rot``;
+    the true up is ``rot @ z``."""
+    from lyra_sim.gaussians import GaussianScene
+    from lyra_sim.gaussians.quaternions import rotmat_to_quat
+
+    rng = np.random.default_rng(seed)
+    floor = np.c_[rng.uniform(-3, 3, (n, 2)), np.zeros(n)]
+    wall_x = np.c_[np.full(n // 2, 3.0), rng.uniform(-3, 3, n // 2), rng.uniform(0, 2.5, n // 2)]
+    wall_y = np.c_[rng.uniform(-3, 3, n // 2), np.full(n // 2, 3.0), rng.uniform(0, 2.5, n // 2)]
+    frames = [np.eye(3), np.array([[0, 0, 1], [0, 1, 0], [-1, 0, 0.0]]), np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0.0]])]
+    means = np.concatenate([floor, wall_x, wall_y]) @ rot.T
+    axes = np.concatenate([np.repeat(f[None], len(p), 0) for f, p in zip(frames, (floor, wall_x, wall_y))])
+    axes = rot[None] @ axes  # columns: the surfel's axes, the last along its normal
+    k = len(means)
+    return GaussianScene(torch.from_numpy(means).float(), rotmat_to_quat(torch.from_numpy(axes)).float(),
+                         torch.tensor([[0.05, 0.05, 0.004]]).expand(k, 3).clone(), torch.full((k,), 0.9),
+                         torch.rand(k, 1, 3, generator=torch.Generator().manual_seed(seed)))
+
+
+def test_floor_from_the_splats_themselves_when_no_collider_is_made():
+    from lyra_sim.export.alignment import splat_surfaces
+
+    rot = rotation([0, 0, 1], 25) @ rotation([1, 0, 0], 12)
+    scene = surfel_room(rot)
+    surfaces = splat_surfaces(scene)
+    assert surfaces.num_triangles == len(scene)
+    true_up = rot @ np.array([0, 0, 1.0])
+    floor = fit_floor(surfaces, np.array([0, 0, 1.0]), 45.0)  # a hint 12 degrees off
+    assert angle_degrees(floor.normal, true_up) < 1.0
+    # Transparent splats are no surface: nothing to fit.
+    faint = type(scene)(scene.means, scene.quats, scene.scales, torch.full((len(scene),), 0.1), scene.sh)
+    assert splat_surfaces(faint).num_triangles == 0
