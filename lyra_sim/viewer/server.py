@@ -27,6 +27,7 @@ import contextlib
 import errno
 import io
 import math
+import signal
 import socket
 import sys
 import threading
@@ -342,6 +343,16 @@ class WorldViewer:
             cam.position = center + np.array([0.0, -0.25, -0.9]) * size
 
 
+def _let_ctrl_c_through() -> None:
+    """Make SIGINT raise KeyboardInterrupt here even if the parent ignored or blocked it: both are
+    inherited by a child process, Python installs its handler only where SIGINT is not ignored,
+    and native libraries some launchers load block it (CI caught a viewer started from such a
+    test process that Ctrl-C could not stop). The banner promises Ctrl-C stops the viewer."""
+    if threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def view(path: str | Path, host: str = "127.0.0.1", port: int = 8080, time: float | None = None,
          max_splats: int = DEFAULT_MAX_SPLATS, block: bool = True) -> WorldViewer:
     """Show a world (a folder from ``lyra-sim generate``/``export``, a world from ``lyra-sim
@@ -360,6 +371,8 @@ def view(path: str | Path, host: str = "127.0.0.1", port: int = 8080, time: floa
     """
     world = load_world(path, max_splats=max_splats)
     viewer = WorldViewer(world, host=host, port=port, time=time)
+    if block:
+        _let_ctrl_c_through()
     try:  # from the moment the URL is out, Ctrl-C is the normal way to stop
         print(f"lyra-sim view: {viewer.url}  ({world.kind} world {world.source}; Ctrl-C to stop)", flush=True)
         for note in world.notes:

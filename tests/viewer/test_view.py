@@ -219,10 +219,19 @@ def test_refuses_a_port_in_use(capsys, tmp_path):
         assert f"port {port} on 127.0.0.1 is in use" in _refused(capsys, [str(world), "--port", str(port)])
 
 
-def test_cli_prints_the_url_serves_the_page_and_stops_on_ctrl_c(tmp_path):
+def _deaf_to_ctrl_c() -> None:
+    """In the child before exec: SIGINT ignored and blocked, as a parent that loaded some native
+    libraries leaves it (both are inherited; this is how CI's viewer could not be stopped)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+@pytest.mark.parametrize("parent", ["plain", "deaf to Ctrl-C"])
+def test_cli_prints_the_url_serves_the_page_and_stops_on_ctrl_c(tmp_path, parent):
     world = write_generated_world(tmp_path / "w")
     proc = subprocess.Popen([sys.executable, "-m", "lyra_sim.cli", "view", str(world), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_deaf_to_ctrl_c if parent != "plain" else None)
     try:
         line = proc.stdout.readline()
         assert line.startswith("lyra-sim view: http://127.0.0.1:"), line
