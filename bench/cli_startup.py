@@ -44,6 +44,9 @@ LIGHT_COMMANDS: dict[str, list[str]] = {
     "error: world missing scene": ["world", "{tmp}/missing", "--out", "{tmp}/w"],
     "error: view missing path": ["view", "{tmp}/missing"],
     "error: unknown flag": ["generate", "--prompt", "x", "--out", "{tmp}/g", "--no-such-flag"],
+    "error: generate with nothing to generate from": ["generate", "--out", "{tmp}/g"],
+    "error: generate bad override": ["generate", "--prompt", "x", "--out", "{tmp}/g", "no_such_key=1"],
+    "error: sdg without --num-scenes": ["sdg", "--prompts", "{tmp}/p.txt", "--out", "{tmp}/s"],
 }
 """Name -> argv after ``lyra-sim``; the ones named "error: ..." must exit with code 2."""
 

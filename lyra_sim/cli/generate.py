@@ -89,8 +89,6 @@ def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim generate`` with the parsed ``args``; returns the exit code."""
     from rich.console import Console
 
-    from lyra_sim.pipeline import STAGES, LyraPipeline
-
     given = [x for x in (args.prompt, args.image, args.video, args.prompts) if x is not None]
     if not given:
         raise InvalidInputError("nothing to generate from: give --prompt TEXT, --image PATH, --video PATH or --prompts FILE")
@@ -102,9 +100,11 @@ def run(args: argparse.Namespace) -> int:
                                      ("--cpus-per-world", args.cpus_per_world, 1)):
             if value != default:
                 raise InvalidInputError(f"{flag} is for batches of worlds; it needs --prompts FILE")
-    cfg = cfg_from_args(args)
+    cfg = cfg_from_args(args)  # a bad setting is refused before torch loads
     if args.prompts is not None:
         return run_batch(args, cfg)
+    from lyra_sim.pipeline import STAGES, LyraPipeline
+
     console = Console(stderr=True, quiet=args.quiet)
     pipe = LyraPipeline(cfg)
     t0 = time.perf_counter()

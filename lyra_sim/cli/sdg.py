@@ -64,7 +64,7 @@ def cfg_from_args(args: argparse.Namespace):
         InvalidInputError: a bad config or override, unknown trajectories; no prompts, number of
             scenes or output root in either the command line or the config.
     """
-    from lyra_sim.data.sdg import load_sdg_cfg
+    from lyra_sim.data.sdg_config import load_sdg_cfg
 
     cfg = load_command_cfg(load_sdg_cfg, args, {
         "teacher": args.teacher, "prompts": None if args.prompts is None else str(args.prompts),
@@ -84,12 +84,13 @@ def cfg_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim sdg`` with the parsed ``args``; returns the exit code."""
+    cfg = cfg_from_args(args)  # first: a bad setting is refused before torch loads
+
     from lyra_sim.data.sdg import generate_dataset
     from lyra_sim.io.prompts import read_prompts
     from lyra_sim.io.shards import Shard
     from lyra_sim.teachers import ProceduralTeacher
 
-    cfg = cfg_from_args(args)
     if cfg.teacher != "procedural":
         raise LyraSimError(f"teacher {cfg.teacher!r} is not available yet; use --teacher procedural")
     executor = executor_cfg_from_args(args)
