@@ -83,9 +83,10 @@ def run_export(ply: Path, out: Path, *overrides: str) -> dict:
     summary = {}
     if report.is_file():
         r = json.loads(report.read_text())
-        summary = {"triangles": r.get("collider", {}).get("triangles"), "voxel_m": r.get("collider", {}).get("voxel_size_m"),
+        collider = r.get("collider") or {}  # null when the export made none
+        summary = {"triangles": collider.get("triangles"), "voxel_m": collider.get("voxel_size_m"),
                    "spawn_points": len(r.get("spawn_points", [])), "up_status": r.get("frame", {}).get("status"),
-                   "tilt_after_degrees": r.get("floor", {}).get("tilt_after_degrees"),
+                   "tilt_after_degrees": (r.get("floor") or {}).get("tilt_after_degrees"),
                    "stage_seconds": r.get("timings_seconds")}
     return {"rc": done.returncode, "seconds": round(seconds, 1), "peak_rss_gb": round(peak[0] / 1e6, 2) if peak else None,
             **summary, **({"stderr": done.stderr[-1500:]} if done.returncode else {})}

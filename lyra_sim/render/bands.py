@@ -37,6 +37,33 @@ MAX_PIXELS = 64_000_000
 """Largest image (width x height) a view may have: its float buffers alone would take over 2 GB."""
 
 
+def _boxes(scene: GaussianScene, camera: Cameras, near: float, far: float, eps2d: float) -> tuple[Tensor, ...]:
+    """Pixel bounding boxes of the Gaussians one camera sees: (index [M] into the scene, x0, x1,
+    y0, y1 [M], half-open, clamped to the image). A superset of the pixels the compositor gives
+    each Gaussian (it keeps pixel centres inside the box)."""
+    W, H = camera.width, camera.height
+    with torch.no_grad():
+        p = project_gaussians(scene.means, scene.quats, scene.scales, scene.opacities, camera.w2c.to(scene.dtype),
+                              camera.K.to(scene.dtype), W, H, near, far, eps2d)
+    radii = p.radii[0].to(torch.int64)
+    index = torch.nonzero((radii > 0).any(-1)).squeeze(1)  # what the compositor calls visible
+    centre = p.means2d[0][index].detach()
+    rx, ry = radii[index, 0], radii[index, 1]
+    x0 = (centre[:, 0] - rx).floor().clamp(0, W).to(torch.int64)
+    x1 = (centre[:, 0] + rx).ceil().clamp(0, W).to(torch.int64)
+    y0 = (centre[:, 1] - ry).floor().clamp(0, H).to(torch.int64)
+    y1 = (centre[:, 1] + ry).ceil().clamp(0, H).to(torch.int64)
+    return index, x0, x1, y0, y1
+
+
+def _pairs_per_row(x0: Tensor, x1: Tensor, y0: Tensor, y1: Tensor, height: int) -> Tensor:
+    width = (x1 - x0).to(torch.float64)
+    diff = torch.zeros(height + 1, dtype=torch.float64, device=width.device)
+    diff.index_add_(0, y0, width)
+    diff.index_add_(0, y1, -width)
+    return diff.cumsum(0)[:height].cpu()
+
+
 def row_pairs(scene: GaussianScene, camera: Cameras, near: float = 0.01, far: float = 1e10, eps2d: float = 0.3) -> Tensor:
     """Estimated (Gaussian, pixel) pairs in each image row of one camera.
 
@@ -44,23 +71,8 @@ def row_pairs(scene: GaussianScene, camera: Cameras, near: float = 0.01, far: fl
         [H] float64: for each row, the summed bounding-box widths (pixels) of the Gaussians whose
         box spans that row.
     """
-    W, H = camera.width, camera.height
-    with torch.no_grad():
-        p = project_gaussians(scene.means, scene.quats, scene.scales, scene.opacities, camera.w2c.to(scene.dtype),
-                              camera.K.to(scene.dtype), W, H, near, far, eps2d)
-    radii = p.radii[0].to(torch.int64)
-    keep = (radii > 0).all(-1)
-    centre = p.means2d[0][keep].detach()
-    rx, ry = radii[keep, 0], radii[keep, 1]
-    x0 = (centre[:, 0] - rx).floor().clamp(0, W).to(torch.int64)
-    x1 = (centre[:, 0] + rx).ceil().clamp(0, W).to(torch.int64)
-    y0 = (centre[:, 1] - ry).floor().clamp(0, H).to(torch.int64)
-    y1 = (centre[:, 1] + ry).ceil().clamp(0, H).to(torch.int64)
-    width = (x1 - x0).to(torch.float64)
-    diff = torch.zeros(H + 1, dtype=torch.float64, device=width.device)
-    diff.index_add_(0, y0, width)
-    diff.index_add_(0, y1, -width)
-    return diff.cumsum(0)[:H].cpu()
+    _, x0, x1, y0, y1 = _boxes(scene, camera, near, far, eps2d)
+    return _pairs_per_row(x0, x1, y0, y1, camera.height)
 
 
 def band_rows(pairs_per_row: Tensor, max_pairs: int) -> list[tuple[int, int]]:
@@ -100,7 +112,8 @@ def render_in_bands(scene: GaussianScene, cameras: Cameras, max_pairs: int = MAX
         view_kwargs = dict(kwargs)
         if background is not None and torch.as_tensor(background).ndim == 2:
             view_kwargs["background"] = torch.as_tensor(background)[v : v + 1]
-        per_row = row_pairs(scene, camera, near, far, eps2d)
+        index, x0, x1, y0, y1 = _boxes(scene, camera, near, far, eps2d)
+        per_row = _pairs_per_row(x0, x1, y0, y1, camera.height)
         # A row over the budget (splats as wide as the image) is cut into column slices too; the
         # estimate is spread evenly over them.
         slices = max(1, min(camera.width, math.ceil(float(per_row.max()) / max_pairs)))
@@ -109,10 +122,22 @@ def render_in_bands(scene: GaussianScene, cameras: Cameras, max_pairs: int = MAX
             views.append(render(scene, camera, **view_kwargs))
             continue
         edges = [round(k * camera.width / slices) for k in range(slices + 1)]
-        parts = [_stack([render(scene, camera, rows=band, cols=(a, b), **view_kwargs) for a, b in zip(edges, edges[1:])], dim=2)
+        boxes = (index, x0, x1, y0, y1)
+        parts = [_stack([_window(scene, camera, boxes, band, (a, b), view_kwargs) for a, b in zip(edges, edges[1:])], dim=2)
                  for band in bands]
         views.append(_stack(parts, dim=1))
     return _stack(views, dim=0)
+
+
+def _window(scene: GaussianScene, camera: Cameras, boxes: tuple[Tensor, ...], rows: tuple[int, int],
+            cols: tuple[int, int], kwargs: dict) -> RenderOutput:
+    """One window of one view, rendered from only the Gaussians whose box meets it: each band
+    projects its own share, not the whole scene again (2M splats in 30 bands would be projected
+    30 times). The others give no pixel of the window, so the image is the same."""
+    index, x0, x1, y0, y1 = boxes
+    meets = (y0 < rows[1]) & (y1 > rows[0]) & (x0 < cols[1]) & (x1 > cols[0])
+    mine = index[meets] if meets.any() else torch.zeros(1, dtype=torch.long, device=index.device)
+    return render(scene[mine], camera, rows=rows, cols=cols, **kwargs)
 
 
 def _stack(parts: list[RenderOutput], dim: int) -> RenderOutput:

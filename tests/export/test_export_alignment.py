@@ -163,3 +163,18 @@ def test_floor_from_the_splats_themselves_when_no_collider_is_made():
     # Transparent splats are no surface: nothing to fit.
     faint = type(scene)(scene.means, scene.quats, scene.scales, torch.full((len(scene),), 0.1), scene.sh)
     assert splat_surfaces(faint).num_triangles == 0
+
+
+def test_export_without_a_collider_stands_the_world_up_from_its_splats(tmp_path):
+    import json
+
+    from lyra_sim.export import ExportCfg, export_scene
+    from lyra_sim.io.schemas import schema_errors
+
+    rot = rotation([0, 0, 1], 25) @ rotation([1, 0, 0], 12)
+    result = export_scene(surfel_room(rot), tmp_path / "w", ExportCfg(collider=ColliderCfg(enabled=False)))
+    sim_up_in_scene = result.alignment.sim_from_scene[2, :3].numpy()  # the sim frame's +z, seen in the scene
+    assert angle_degrees(sim_up_in_scene, rot @ np.array([0, 0, 1.0])) < 1.0
+    report = json.loads((tmp_path / "w" / "report.json").read_text())
+    assert report["collider"] is None and report["spawn_points"] == [] and schema_errors(report, "report") == []
+    assert not (tmp_path / "w" / "collider.obj").exists()
