@@ -12,15 +12,16 @@ command lines and asserts that none imports torch.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, write_json  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PLY = REPO / "scenes" / "example_room" / "scene.ply"
@@ -99,14 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<36} {median:6.3f} s  rc={runs[0]['rc']}  torch={runs[0]['torch']}", flush=True)
     payload = {
         "benchmark": "cli_startup", "target_s": TARGET_S, "repeats": args.repeats,
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-                    "load_average_1_5_15": os.getloadavg()},
+        "machine": machine(),
         "commands": rows, "all_meet_target": all(r["meets_target"] for r in rows.values()),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = args.out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(payload, indent=2) + "\n")
-    tmp_out.replace(args.out)
+    write_json(args.out, payload)
     print(f"wrote {args.out} (load average {os.getloadavg()[0]:.2f})")
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import resource
 import time
@@ -38,6 +39,7 @@ def machine() -> dict:
         "torch": torch.__version__,
         "cpu_threads": torch.get_num_threads(),
         "platform": platform.platform(),
+        "load_average_1_5_15": list(os.getloadavg()),  # busy machines make slow numbers: say which this was
     }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)

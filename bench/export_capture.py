@@ -20,12 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, write_json  # noqa: E402
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,12 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{'':>9} without collider: {usd_only['seconds']:6.1f} s, peak {usd_only['peak_rss_gb']} GB", flush=True)
             rows.append(row)
             payload = {"benchmark": "export_capture", "rows": rows,
-                       "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-                                   "load_average_1_5_15": os.getloadavg()}}
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            tmp_out = args.out.with_suffix(".json.tmp")
-            tmp_out.write_text(json.dumps(payload, indent=2) + "\n")
-            tmp_out.replace(args.out)
+                       "machine": machine()}
+            write_json(args.out, payload)
     print(f"wrote {args.out}")
     return 0
 

@@ -12,15 +12,16 @@ fresh process each, and records the peak RSS of that process (issue 18: <= 2 GB)
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, write_json  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SCENE = REPO / "scenes" / "example_room" / "scene.ply"
@@ -63,12 +64,8 @@ def main(argv: list[str] | None = None) -> int:
                          "seconds": round(seconds, 1), "meets_target": peak <= TARGET_GB})
             print(f"scales x{scale:g}: peak {peak:.2f} GB, {seconds:.0f} s", flush=True)
     payload = {"benchmark": "render_memory", "target_gb": TARGET_GB, "rows": rows,
-               "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-                           "load_average_1_5_15": os.getloadavg()}}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = args.out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(payload, indent=2) + "\n")
-    tmp_out.replace(args.out)
+               "machine": machine()}
+    write_json(args.out, payload)
     print(f"wrote {args.out}")
     return 0
 
