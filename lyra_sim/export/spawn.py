@@ -1,7 +1,8 @@
 """Spawn points: places on walkable ground where a robot of a given footprint and height fits.
 
 Works on the collider in the sim frame (Z up, metres). The collider's surface is sampled
-densely and binned into an XY grid of ``cell_size`` cells.
+densely and binned into an XY grid of ``cell_size`` cells (larger on big captures: at most
+``max_cells`` cells span the collider, see :func:`ground_cell_size`).
 
 *Ground.* In each cell the samples that face up are stacked into layers (heights less than
 ``max_step_height`` apart are one layer: a floor with low clutter on it). Layers of neighbouring
@@ -105,16 +106,17 @@ def ground_map(proxy: CollisionProxy, cfg: SpawnCfg, max_samples: int = 3_000_00
     """
     from scipy import ndimage
 
-    count = int(min(max_samples, max(10_000, 8 * proxy.area / cfg.cell_size**2)))
+    cell = ground_cell_size(proxy, cfg)
+    count = int(min(max_samples, max(10_000, 8 * proxy.area / cell**2)))
     pts, nrm = mesh_ops.sample_surface(proxy.vertices, proxy.faces, count, seed=1)
     # Samples facing up this much may be ground; the slope limit is applied to the plane fitted
     # under a footprint, since single faces of a TSDF surface tilt far more than the ground does.
     up = nrm[:, 2] >= np.cos(np.radians(max(45.0, cfg.max_slope_degrees + 15.0)))
     if not up.any():
-        return _empty_map(cfg.cell_size, pts)
-    lo = (np.floor(pts[up, :2].min(0) / cfg.cell_size) - 2) * cfg.cell_size  # cells on a lattice fixed in the world
-    shape = np.ceil((pts[up, :2].max(0) + 2 * cfg.cell_size - lo) / cfg.cell_size).astype(int) + 1
-    ij = np.floor((pts[:, :2] - lo) / cfg.cell_size).astype(int)
+        return _empty_map(cell, pts)
+    lo = (np.floor(pts[up, :2].min(0) / cell) - 2) * cell  # cells on a lattice fixed in the world
+    shape = np.ceil((pts[up, :2].max(0) + 2 * cell - lo) / cell).astype(int) + 1
+    ij = np.floor((pts[:, :2] - lo) / cell).astype(int)
     inside = ((ij >= 0) & (ij < shape)).all(1)
     flat = np.where(inside, ij[:, 0] * shape[1] + ij[:, 1], -1)
     cells = shape.prod()
@@ -150,7 +152,7 @@ def ground_map(proxy: CollisionProxy, cfg: SpawnCfg, max_samples: int = 3_000_00
     blocked = np.zeros(cells, bool)
     blocked[flat[blocking]] = True
     if keep_out is not None and len(keep_out):
-        kij = np.floor((keep_out[:, :2] - lo) / cfg.cell_size).astype(int)
+        kij = np.floor((keep_out[:, :2] - lo) / cell).astype(int)
         kin = ((kij >= 0) & (kij < shape)).all(1)
         kflat = kij[kin, 0] * shape[1] + kij[kin, 1]
         kz = keep_out[kin, 2]
@@ -158,9 +160,19 @@ def ground_map(proxy: CollisionProxy, cfg: SpawnCfg, max_samples: int = 3_000_00
             hit = (kz > g_bottom[kflat] - cfg.floor_tolerance) & (kz < g_top[kflat] + cfg.robot_height)
         blocked[kflat[hit]] = True
     free = ground & ~blocked.reshape(shape)
-    clearance = ndimage.distance_transform_edt(free) * cfg.cell_size
-    return GroundMap(lo, cfg.cell_size, ground, free, clearance, top.reshape(shape), bottom.reshape(shape),
+    clearance = ndimage.distance_transform_edt(free) * cell
+    return GroundMap(lo, cell, ground, free, clearance, top.reshape(shape), bottom.reshape(shape),
                      top_xy.reshape(*shape, 2), bottom_xy.reshape(*shape, 2), mean.reshape(*shape, 3), pts)
+
+
+def ground_cell_size(proxy: CollisionProxy, cfg: SpawnCfg) -> float:
+    """The ground map's cell edge, metres: ``cfg.cell_size``, grown so that the collider's XY
+    bounding box spans at most ``cfg.max_cells`` cells (the map's cost follows the content's
+    extent, not a fixed resolution)."""
+    if len(proxy.vertices) == 0:
+        return cfg.cell_size
+    span = np.ptp(np.asarray(proxy.vertices)[:, :2], axis=0)
+    return max(cfg.cell_size, float(np.sqrt(np.prod(span + 4 * cfg.cell_size) / cfg.max_cells)))
 
 
 def _empty_map(cell: float, pts: np.ndarray) -> GroundMap:
@@ -289,7 +301,7 @@ def find_spawn_points(proxy: CollisionProxy, cfg: SpawnCfg | None = None, keep_o
     cfg = cfg or SpawnCfg()
     gmap = ground_map(proxy, cfg, keep_out=keep_out)
     # Edge distance counts from cell centres; a cell needs the full radius to the nearest blocked cell.
-    cand = np.argwhere(gmap.clearance >= cfg.robot_radius + 0.5 * cfg.cell_size)
+    cand = np.argwhere(gmap.clearance >= cfg.robot_radius + 0.5 * gmap.cell)
     if len(cand) == 0:
         return []
     if len(cand) > cfg.max_candidates:  # a regular sub-lattice: cost bounded by the budget, not the extent
@@ -320,14 +332,14 @@ def find_spawn_points(proxy: CollisionProxy, cfg: SpawnCfg | None = None, keep_o
     # The robot rests on the highest ground above the plane under its footprint.
     z = fit.height[ok] + np.maximum(fit.rise[ok], 0.0)
     normal = fit.normal[ok]
-    return [_point(gmap.points, np.array([*xy[i], z[i]]), normal[i], float(clear[i]), cfg) for i in chosen]
+    return [_point(gmap.points, np.array([*xy[i], z[i]]), normal[i], float(clear[i]), gmap.cell, cfg) for i in chosen]
 
 
-def _point(points: np.ndarray, position: np.ndarray, normal: np.ndarray, clearance: float, cfg: SpawnCfg) -> SpawnPoint:
+def _point(points: np.ndarray, position: np.ndarray, normal: np.ndarray, clearance: float, cell: float, cfg: SpawnCfg) -> SpawnPoint:
     """The spawn point at ``position`` on ground of unit ``normal``, with the head-room above it
     (measured vertically from the ground plane through the point)."""
     d = points - position
-    near = np.linalg.norm(d[:, :2], axis=1) <= max(cfg.robot_radius, 2 * cfg.cell_size)
+    near = np.linalg.norm(d[:, :2], axis=1) <= max(cfg.robot_radius, 2 * cell)
     above_plane = (d[near] @ normal) / normal[2]
     above = above_plane[above_plane > cfg.max_step_height]
     headroom = float(above.min()) if len(above) else None

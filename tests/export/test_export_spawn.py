@@ -81,6 +81,24 @@ def test_a_candidate_budget_thins_the_search_but_keeps_the_rules(monkeypatch):
         assert abs(z) < 1e-6 and max(abs(x), abs(y)) > 0.5 + 0.35 - 0.05 and max(abs(x), abs(y)) < 3.0 - 0.35 + 0.05
 
 
+def test_a_cell_budget_coarsens_the_ground_map_of_a_large_world_but_keeps_the_rules():
+    from lyra_sim.export.spawn import ground_cell_size, ground_map
+
+    proxy = merge(floor_quad(3.0), box((-0.5, -0.5, 0.0), (0.5, 0.5, 2.0)))
+    fine, coarse = SpawnCfg(num_points=6), SpawnCfg(num_points=6, max_cells=4_000)
+    assert ground_cell_size(proxy, fine) == fine.cell_size  # a 6 m room fits the budget at 5 cm
+    cell = ground_cell_size(proxy, coarse)
+    assert cell > fine.cell_size
+    gmap = ground_map(proxy, coarse)
+    assert gmap.cell == cell and gmap.ground.size <= 1.2 * coarse.max_cells  # bounded by the budget (plus a 2-cell rim)
+    points = find_spawn_points(proxy, coarse)
+    assert len(points) >= 4
+    for p in points:  # same rules: on the floor, clear of the pillar and the edge (within a coarse cell)
+        x, y, z = p.position
+        assert abs(z) < 1e-6 and max(abs(x), abs(y)) > 0.5 + 0.35 - cell and max(abs(x), abs(y)) < 3.0 - 0.35 + cell
+        assert p.clearance >= 0.35
+
+
 def test_spawn_points_on_free_floor_of_the_procedural_room(room_output, room_views):
     proxy, stats = build_collision_proxy(room_views)
     proxy = proxy.transformed(room_output.world_from_scene)
