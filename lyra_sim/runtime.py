@@ -41,3 +41,21 @@ def tune_cpu_allocator(threshold_bytes: int = 1 << 30) -> bool:
     value = ctypes.c_int(min(threshold_bytes, 2**31 - 1))
     _tuned = bool(mallopt(_M_MMAP_THRESHOLD, value)) and bool(mallopt(_M_TRIM_THRESHOLD, value))
     return _tuned
+
+
+def tune_openmp_wait() -> bool:
+    """Let torch's idle OpenMP threads sleep instead of spin (``OMP_WAIT_POLICY=PASSIVE``),
+    unless the user chose a policy.
+
+    Torch's CPU build runs every parallel op on a team of ``torch.get_num_threads()`` threads
+    (all cores by default). When another process holds a core, one member of the team waits for
+    the CPU while the others spin at the op's barrier, so ops that take microseconds take a
+    scheduler tick: the depth views of a 10k-splat export took 225 s instead of 8 s with one
+    core busy (``bench/omp_wait.py``). libgomp reads the policy once, when torch is first
+    imported, so this must run before that; it returns False (and changes nothing) when torch
+    is already imported or ``OMP_WAIT_POLICY`` is set.
+    """
+    if "torch" in sys.modules or "OMP_WAIT_POLICY" in os.environ:
+        return False
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    return True

@@ -63,9 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``lyra-sim`` with ``argv`` (None: ``sys.argv[1:]``); returns the exit code."""
-    from lyra_sim.runtime import tune_cpu_allocator
+    from lyra_sim.runtime import tune_cpu_allocator, tune_openmp_wait
 
     tune_cpu_allocator()
+    tune_openmp_wait()
     parser = build_parser()
     # argparse cannot take a positional list (the key=value overrides) after options that follow
     # other positionals (`render scene.ply --out o frames=10`); every command takes its overrides
