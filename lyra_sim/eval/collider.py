@@ -31,8 +31,9 @@ def collider_accuracy(
     samples: int = 200_000,
     max_views: int = 48,
     seed: int = 0,
+    max_depth_ratio: float | None = 4.0,
 ) -> dict:
-    """Collider vs the visible ground truth.
+    """Collider vs the visible ground truth, in the region a collider is built for.
 
     Args:
         collider: a :class:`~lyra_sim.export.CollisionProxy` in the sim frame (metres).
@@ -41,6 +42,10 @@ def collider_accuracy(
         cameras, depth: the teacher's views (scene frame) and their z-depth [N, H, W], used to
             keep only ground truth that some view saw.
         threshold: F-score distance, metres.
+        max_depth_ratio: the ground truth is kept within the box of the views' points no deeper
+            than this many times their median depth, the region export fuses
+            (``ColliderCfg.max_depth_ratio``); a street's horizon kilometres away is not scored.
+            None: the box of every point seen.
 
     Returns:
         {"chamfer_m", "accuracy_m", "completeness_m", "precision", "recall", "fscore", "threshold_m",
@@ -51,7 +56,11 @@ def collider_accuracy(
     view_cams = Cameras(cameras.c2w[idx].double(), cameras.K[idx].double(), cameras.width, cameras.height)
     # Ground truth near what the cameras saw (a ground plane may extend for kilometres), then
     # only the samples some view saw.
-    seen = depth_to_points(depth[idx].double(), view_cams)
+    near = depth[idx].double()
+    if max_depth_ratio is not None:
+        ok = torch.isfinite(near) & (near > 0)
+        near = torch.where(ok & (near <= max_depth_ratio * near[ok].median()), near, torch.zeros_like(near))
+    seen = depth_to_points(near, view_cams)
     lo, hi = seen.min(0).values - 0.1, seen.max(0).values + 0.1
     tris = triangles_in_box(gt_vertices.double(), gt_faces, lo, hi)
     gt = sample_triangle_points(tris, samples, gen)

@@ -75,6 +75,8 @@ class ColliderStats:
     holes_filled: int = 0
     triangles: int = 0
     seconds: dict = field(default_factory=dict)
+    far_pixels_not_fused: float = 0.0
+    """Fraction of the valid depth pixels left out as too far (``ColliderCfg.max_depth_ratio``)."""
     floor_flatten_band: float = 0.0
     """Half-width of the flattened band about z = 0, sim metres (0: not flattened)."""
     floor_flattened_vertices: int = 0
@@ -91,12 +93,17 @@ def build_collision_proxy(views: DepthViews, cfg: ColliderCfg | None = None) -> 
     cfg = cfg or ColliderCfg()
     stats = ColliderStats(views=len(views))
     t0 = time.perf_counter()
-    voxel, bounds = auto_voxel_size(views, cfg.resolution)
+    if cfg.max_depth_ratio is not None and cfg.max_depth_ratio <= 1:
+        raise ExportError(f"collider max_depth_ratio must be > 1 (or None), got {cfg.max_depth_ratio}")
+    fused = views.near(cfg.max_depth_ratio) if cfg.max_depth_ratio is not None else views
+    valid = int(views.valid().sum())
+    stats.far_pixels_not_fused = round(1.0 - int(fused.valid().sum()) / max(valid, 1), 4)
+    voxel, bounds = auto_voxel_size(fused, cfg.resolution)
     if cfg.voxel_size is not None:
         if cfg.voxel_size <= 0:
             raise ExportError(f"collider voxel_size must be > 0, got {cfg.voxel_size}")
         voxel = float(cfg.voxel_size)
-    volume = fuse_tsdf(views, voxel, bounds, cfg.truncation_voxels)
+    volume = fuse_tsdf(fused, voxel, bounds, cfg.truncation_voxels)
     stats.voxel_size, stats.grid = voxel, list(volume.shape)
     t1 = time.perf_counter()
     verts, faces = extract_mesh(volume)

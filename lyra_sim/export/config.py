@@ -57,6 +57,13 @@ class ColliderCfg:
     resolution: int = 192
     """Voxels along the longest side when ``voxel_size`` is None. Defaults to 192."""
 
+    max_depth_ratio: float | None = 4.0
+    """Pixels deeper than this many times the median valid depth are not fused (they still count
+    as free space in the floater check): the collider covers the region where the depth is dense,
+    and that region, not the farthest point seen, sets the grid and the voxel. A street's depth
+    reaches the horizon: fused whole, its grid spanned kilometres and its voxels were 23 cm.
+    None: fuse every pixel. Defaults to 4.0."""
+
     truncation_voxels: float = 3.0
     """TSDF truncation band, in voxels. Defaults to 3."""
 

@@ -88,6 +88,16 @@ class DepthViews:
         cams = Cameras(self.cameras.c2w[idx], self.cameras.K[idx], self.cameras.width, self.cameras.height)
         return DepthViews(self.depth[idx], cams, masks, self.source)
 
+    def near(self, max_depth_ratio: float) -> DepthViews:
+        """These views with the pixels deeper than ``max_depth_ratio`` times the median valid
+        depth masked out: where the depth is dense enough to rebuild a surface from (a pixel's
+        footprint grows with its depth; a street's horizon lies kilometres beyond the robot)."""
+        valid = self.valid()
+        if not valid.any():
+            return self
+        limit = float(self.depth[valid].float().median()) * max_depth_ratio
+        return DepthViews(self.depth, self.cameras, valid & (self.depth <= limit), self.source)
+
     def points(self, stride: int = 1) -> Tensor:
         """[M, 3] scene-frame points of the valid pixels (every ``stride``-th row and column)."""
         cams = self.cameras.to(self.depth.device, torch.float32)

@@ -63,6 +63,7 @@ def build_report(scene, cfg, alignment, proxy, stats: ColliderStats | None, view
             "triangles": proxy.num_triangles, "vertices": len(proxy.vertices), "watertight": proxy.is_watertight,
             "area_m2": proxy.area, "approximation": cfg.collider.approximation, "depth_source": views.source,
             "views": stats.views, "voxel_size_m": stats.voxel_size * s, "grid": stats.grid,
+            "far_pixels_not_fused": stats.far_pixels_not_fused,
             "marching_cubes_triangles": stats.marching_cubes_triangles,
             "floater_triangles_removed": stats.floater_triangles_removed,
             "small_component_triangles_removed": stats.small_component_triangles_removed,

@@ -22,6 +22,7 @@ from lyra_sim.export import (
     write_glb,
     write_obj,
 )
+from lyra_sim.errors import ExportError
 from lyra_sim.export.mesh_io import Z_UP_TO_Y_UP
 from lyra_sim.export.usd_gaussians import new_stage
 from lyra_sim.export.usd_physics import author_collider
@@ -62,6 +63,26 @@ def test_collider_matches_ground_truth_and_faces_free_space(room_output, room_vi
     # Normals point into free space: the floor's point up.
     floor = ours[:, 2] < 0.05
     assert floor.sum() > 200 and np.median(normals[floor, 2]) > 0.93  # TSDF ripple: 0.9485 with current scikit-image/fast-simplification
+
+
+def test_far_depth_is_not_fused_so_it_cannot_coarsen_the_voxel(room_views):
+    # A backdrop 40x the median depth in two views (a street's horizon): fused, it sets the grid.
+    views = DepthViews(room_views.depth.clone(), room_views.cameras, room_views.masks.clone(), "teacher")
+    far = 40 * float(views.depth[views.valid()].median())
+    views.depth[:2, :20] = far
+    views.masks[:2, :20] = True
+    cfg = ColliderCfg(resolution=96, max_triangles=30_000)
+    _, clean = build_collision_proxy(room_views, cfg)
+    proxy, near = build_collision_proxy(views, cfg)
+    _, whole = build_collision_proxy(views, ColliderCfg(resolution=96, max_triangles=30_000, max_depth_ratio=None))
+    assert near.far_pixels_not_fused > 0 and clean.far_pixels_not_fused == 0
+    assert near.voxel_size == pytest.approx(clean.voxel_size, rel=0.05)  # the room, not the backdrop, sets the voxel
+    assert whole.voxel_size > 3 * clean.voxel_size  # negative control: fusing the backdrop coarsens everything
+    room_pts = room_views.points()
+    lo, hi = room_pts.min(0).values.numpy(), room_pts.max(0).values.numpy()
+    assert (proxy.vertices > lo - 0.3).all() and (proxy.vertices < hi + 0.3).all()  # nothing from the backdrop
+    with pytest.raises(ExportError, match="max_depth_ratio"):
+        build_collision_proxy(views, ColliderCfg(max_depth_ratio=0.5))
 
 
 def test_floaters_are_removed_only_by_the_free_space_test(room_views):
