@@ -7,7 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
-from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, load_command_cfg, progress_bar, split_overrides
+from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, load_command_cfg, progress_display, split_overrides
 from lyra_sim.errors import InvalidInputError
 
 
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     cameras = preview_cameras(
         scene, cfg.trajectory, cfg.frames, cfg.width, cfg.height, cfg.fov, cfg.movement, up=tuple(cfg.up)
     )
-    with progress_bar("rendering", len(cameras), quiet=args.quiet) as advance:
+    with progress_display(quiet=args.quiet) as progress:
         files = render_flythrough(
             scene,
             cameras,
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             background=tuple(cfg.background),
             overwrite=args.overwrite,
             write_frames=cfg.write_frames,
-            on_frame=lambda i: advance(),
+            progress=progress,
         )
     if not args.quiet:
         print(f"{len(scene):,} Gaussians, {len(cameras)} frames of {cameras.width}x{cameras.height} on {device} "

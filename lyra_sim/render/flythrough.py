@@ -8,6 +8,7 @@ their bounds instead; ``trajectory="auto"`` picks between the two.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,8 +26,11 @@ from lyra_sim.cameras import (
 from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES, TRAJECTORY_NAMES
 from lyra_sim.errors import InvalidInputError, OutputExistsError
 from lyra_sim.gaussians import GaussianScene
+from lyra_sim.progress import ProgressFn, track, using
 from lyra_sim.render.preview import colorize_depth, contact_sheet, depth_range, write_mp4, write_png
 from lyra_sim.render.bands import render_in_bands
+
+log = logging.getLogger(__name__)
 
 PREVIEW_TRAJECTORIES = ("auto", "spiral", "orbit") + TRAJECTORY_NAMES
 """Names accepted by :func:`preview_cameras` (or a path to a trajectory ``.npz``)."""
@@ -108,6 +112,7 @@ def render_flythrough(
     sheet_frames: int = 8,
     backend: str = "auto",
     on_frame: Callable[[int], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> FlythroughFiles:
     """Render ``scene`` from each camera into ``out_dir``.
 
@@ -119,7 +124,9 @@ def render_flythrough(
     Nothing is overwritten unless ``overwrite``: the check happens before any rendering.
 
     Args:
-        on_frame: called with the frame index after each frame (progress bars hook in here).
+        on_frame: called with the frame index after each frame.
+        progress: ``fn(stage, done, total)`` (:mod:`lyra_sim.progress`), stage ``"render frames"``.
+            None: the caller's, else log the start and end on the ``lyra_sim.render`` logger.
     """
     out_dir = Path(out_dir)
     video, sheet = out_dir / "preview.mp4", out_dir / "contact_sheet.png"
@@ -134,7 +141,7 @@ def render_flythrough(
     written: list[Path] = []
 
     def frames():
-        for i in range(len(cameras)):
+        for i in track(range(len(cameras)), "render frames"):
             with torch.no_grad():
                 out = render_in_bands(scene, cameras[i].to(scene.device, scene.dtype), mode="RGB+ED", background=background, backend=backend)
             rgb = out.rgb[0].cpu()
@@ -148,7 +155,8 @@ def render_flythrough(
             yield rgb
 
     try:
-        written.append(write_mp4(frames(), video, fps=fps, overwrite=overwrite))
+        with using(progress, log):
+            written.append(write_mp4(frames(), video, fps=fps, overwrite=overwrite))
         # One depth range for the whole sheet, so a colour means the same distance in every frame.
         near_far = depth_range([d for d, _ in sheet_depth], [a for _, a in sheet_depth])
         depth_images = [colorize_depth(d, a, *(near_far or (None, None))) for d, a in sheet_depth]
