@@ -44,8 +44,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                                 "e.g. frames=30 up=[0,0,1]")
     r.add_argument("--out", type=Path, default=None, help="output directory")
     r.add_argument("--trajectory", default=None,
-                   help="auto | spiral | orbit | left | right | up | down | zoom_in | zoom_out | clockwise | "
-                        "counterclockwise | path/to/trajectory.npz (default: auto)")
+                   help="orbit (around the content, all of it in view) | auto (spiral when the scene faces the first "
+                        "camera, else orbit) | spiral | left | right | up | down | zoom_in | zoom_out | clockwise | "
+                        "counterclockwise | path/to/trajectory.npz (default: orbit)")
     r.add_argument("--frames", type=int, default=None, help="number of frames (default: 60)")
     r.add_argument("--width", type=int, default=None, help="image width in pixels (default: 512)")
     r.add_argument("--height", type=int, default=None, help="image height in pixels (default: 384)")
