@@ -44,7 +44,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     e.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     e.add_argument("--quiet", action="store_true", help="no progress bars or summary table")
     add_config_argument(e, help="export config YAML (fields of lyra_sim.export.ExportCfg)")
-    add_overrides_argument(e, help="key=value overrides with dotted keys, right after the scene, e.g. collider.resolution=256")
+    add_overrides_argument(e, help="key=value overrides with dotted keys, anywhere on the line, e.g. collider.resolution=256")
     e.set_defaults(func=run)
     return e
 

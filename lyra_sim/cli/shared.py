@@ -67,17 +67,45 @@ def add_overrides_argument(parser: argparse.ArgumentParser, help: str, metavar: 
     parser.add_argument("overrides", nargs="*", metavar=metavar, help=help)
 
 
+def is_override(item: str) -> bool:
+    """Whether a command-line item is a ``dotted.key=value`` override (and not an existing path)."""
+    import re
+
+    return re.match(r"^[A-Za-z_][\w.]*=", item) is not None and not Path(item).exists()
+
+
 def split_overrides(items: Sequence[str]) -> tuple[list[str], list[str]]:
     """``items`` split into (positional arguments, ``key=value`` overrides), for a command whose
     own positional argument takes several values (``world SCENE_DIR... key=value...``): an item
     is an override when it looks like ``dotted.key=value`` and is not an existing path."""
-    import re
-
-    override = re.compile(r"^[A-Za-z_][\w.]*=")
     positional, overrides = [], []
     for item in items:
-        (overrides if override.match(item) and not Path(item).exists() else positional).append(item)
+        (overrides if is_override(item) else positional).append(item)
     return positional, overrides
+
+
+def pull_overrides(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(``argv`` without its ``key=value`` overrides, the overrides in order), for a subcommand
+    that takes overrides: they may stand anywhere on the line (before, between or after the
+    positional arguments and the options), so every command accepts them in the same places.
+    The value of an option that takes exactly one (``--prompt "a=b"``) is never an override;
+    after ``--`` nothing is."""
+    # argparse has no public view of an option's arity; the parser's own table is read here.
+    takes_one = {s for s, a in parser._option_string_actions.items() if a.nargs is None or a.nargs == 1}  # noqa: SLF001
+    rest, overrides = [], []
+    items = iter(argv)
+    for item in items:
+        if item == "--":
+            rest += [item, *items]
+            break
+        if item in takes_one:
+            rest.append(item)
+            value = next(items, None)
+            if value is not None:
+                rest.append(value)
+            continue
+        (overrides if is_override(item) else rest).append(item)
+    return rest, overrides
 
 
 def load_command_cfg(load: Callable[[Path | None, list[str]], T], args: argparse.Namespace,
