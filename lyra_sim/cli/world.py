@@ -22,7 +22,7 @@ def load_world_cfg(path: Path | None = None, overrides: list[str] = ()):
 def add_parser(sub) -> argparse.ArgumentParser:
     """Add ``lyra-sim world`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     w = sub.add_parser("world", help="compose exported scenes and robots into one world USD (N randomized environments)")
-    w.add_argument("scenes", nargs="+", metavar="SCENE_DIR", help="folders written by `lyra-sim export`")
+    w.add_argument("scenes", nargs="*", metavar="SCENE_DIR", help="folders written by `lyra-sim export` (one or more)")
     add_overrides_argument(w, metavar="key=value", help="overrides of the config, anywhere on the line "
                            "(fields of lyra_sim.sim.WorldCfg, e.g. randomization.robot.drop_height=0.05)")
     w.add_argument("--robot", default="builtin",

@@ -37,7 +37,7 @@ import torch
 from lyra_sim.errors import InvalidInputError, MissingWeightsError
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.models.embedded import EMBEDDED_NAME, is_embedded_name
-from lyra_sim.pipeline.config import GenerateCfg, config_yaml, load_generate_cfg
+from lyra_sim.pipeline.config import GenerateCfg, config_yaml, load_generate_cfg, one_value_each
 from lyra_sim.pipeline.decode import DecodedScene, decode_videos
 from lyra_sim.pipeline.inputs import check_prompt, check_request, read_image, read_video
 from lyra_sim.progress import ProgressFn, report, using
@@ -190,7 +190,7 @@ class LyraPipeline:
         from lyra_sim.io import atomic_directory
         from lyra_sim.teachers.registry import teacher_info
 
-        cfg = _copy_cfg(self.cfg)
+        cfg = one_value_each(_copy_cfg(self.cfg))  # a GenerateCfg built in Python: its export twins too
         if seed is not None:
             cfg.seed = int(seed)
         prompt = check_prompt(prompt)
@@ -500,7 +500,8 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
     elif mode == "teacher":
         depth = depth_views_from_teacher(output)
     # The staging folder is ours; the kinematic colliders are for the decoded times.
-    export_cfg = replace(cfg.export, overwrite=True, moving=replace(cfg.export.moving, times=list(cfg.times or [])))
+    export_cfg = replace(cfg.export, overwrite=True, moving=replace(cfg.export.moving, times=list(cfg.times or [])),
+                         alignment=replace(cfg.export.alignment, use_teacher_frame=cfg.use_teacher_frame))
     if legacy_4d:
         export_cfg = replace(export_cfg, collider=replace(export_cfg.collider, resolution=min(export_cfg.collider.resolution, 192)))
     timed = None
