@@ -40,7 +40,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("scene", type=Path, nargs="?", default=None,
                    help="3DGS file: PLY (any SH degree), SuperSplat compressed PLY, .splat or .spz")
     add_overrides_argument(r, metavar="key=value",
-                           help="overrides of the config right after the scene (fields of lyra_sim.render.flythrough.RenderCfg), "
+                           help="overrides of the config, anywhere on the line (fields of lyra_sim.render.flythrough.RenderCfg), "
                                 "e.g. frames=30 up=[0,0,1]")
     r.add_argument("--out", type=Path, default=None, help="output directory")
     r.add_argument("--trajectory", default=None,
