@@ -23,8 +23,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     e.add_argument("scene", type=Path, help="3DGS file: PLY (any SH degree), SuperSplat compressed PLY, .splat or .spz")
     e.add_argument("--out", type=Path, required=True, help="output directory")
     e.add_argument("--format", choices=["usda", "usdc", "usdz"], default=None,
-                   help="root layer: usda (text root + binary Gaussian layers), usdc or usdz (default: usda)")
-    e.add_argument("--usdz", action="store_true", help="one .usdz package (same as --format usdz)")
+                   help="usdz: one scene.usdz package, as generate writes (default); usda or usdc: the layered "
+                        "form, a root layer + binary Gaussian layers (gaussians*.usdc) beside it")
+    e.add_argument("--usdz", action="store_true", help="same as --format usdz (the default; kept for old scripts)")
     e.add_argument("--camera-height", type=float, default=None,
                    help="height of the input camera above the floor in metres; fixes the scale (default: 1.6 unless --scale)")
     e.add_argument("--scale", type=float, default=None, help="metres per scene unit, when the camera height is unknown")
