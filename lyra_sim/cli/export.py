@@ -82,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
         parse_engines(args.engine)  # a typo fails before any work
     t0 = time.perf_counter()
     with progress_display(quiet=args.quiet) as progress:
+        progress("read the splats", 0, 1)
         scene = read_gaussians(args.scene)
+        progress("read the splats", 1, 1)
         # generate's scene.ply records the frame it was made in; export reuses it (flags win).
         result = export_scene(scene, args.out, cfg, source=SourceFrame.from_file(args.scene, Path(args.scene).stem),
                               progress=progress)

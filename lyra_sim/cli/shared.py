@@ -176,19 +176,25 @@ def progress_display(quiet: bool = False) -> Iterator[Callable[[str, int, int | 
     from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(*_bar_columns(), console=Console(stderr=True), disable=quiet) as progress:
-        tasks: dict[str, Any] = {}
+    progress = Progress(*_bar_columns(), console=Console(stderr=True), disable=quiet)
+    tasks: dict[str, Any] = {}
 
-        def on_progress(stage: str, done: int, total: int | None) -> None:
-            task = tasks.get(stage)
-            if task is None:
-                tasks[stage] = progress.add_task(stage, total=total, completed=done)
-            elif done == 0:
-                progress.reset(task, total=total, completed=0)
-            else:
-                progress.update(task, total=total, completed=done)
+    def on_progress(stage: str, done: int, total: int | None) -> None:
+        if not tasks:
+            progress.start()  # on the first stage: a command that fails before any work draws nothing
+        task = tasks.get(stage)
+        if task is None:
+            tasks[stage] = progress.add_task(stage, total=total, completed=done)
+        elif done == 0:
+            progress.reset(task, total=total, completed=0)
+        else:
+            progress.update(task, total=total, completed=done)
 
+    try:
         yield on_progress
+    finally:
+        if tasks:
+            progress.stop()
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser, item: str = "world") -> None:

@@ -249,7 +249,9 @@ def generate(out_dir: str | Path, prompt: str | None = None, image=None, video=N
     """One call from a prompt / image / video to a world in ``out_dir`` (see :class:`LyraPipeline`).
 
     ``view=True`` then opens the world in the web viewer (:func:`lyra_sim.viewer.view`, default
-    host and port; prints the URL) and returns after Ctrl-C.
+    host and port; logs the URL) and returns after Ctrl-C. ``kwargs`` go to
+    :meth:`LyraPipeline.__call__` (``progress=fn(stage, done, total)``; without it the stages
+    are logged on ``lyra_sim.pipeline``).
 
     Example:
         >>> result = generate("out/room", prompt="a living room")  # doctest: +SKIP

@@ -61,3 +61,6 @@ def test_progress_display_draws_one_bar_per_stage_on_stderr_and_nothing_when_qui
         progress("depth views", 0, 3)
         progress("depth views", 3, 3)
     assert capsys.readouterr() == ("", "")
+    with pytest.raises(ValueError), progress_display():  # failed before any stage: not even an empty line
+        raise ValueError
+    assert capsys.readouterr() == ("", "")
