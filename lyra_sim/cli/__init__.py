@@ -28,7 +28,7 @@ import argparse
 import importlib
 import sys
 
-from lyra_sim.cli.shared import PROG, run_command
+from lyra_sim.cli.shared import PROG, pull_overrides, run_command
 
 COMMAND_MODULES = (
     "render",
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"lyra_sim.cli.{name}").add_parser(sub)
+    parser.subcommands = sub.choices  # name -> its parser (parse_args looks up a command's options)
     return parser
 
 
@@ -68,19 +69,30 @@ def main(argv: list[str] | None = None) -> int:
     tune_cpu_allocator()
     tune_openmp_wait()
     parser = build_parser()
-    # argparse cannot take a positional list (the key=value overrides) after options that follow
-    # other positionals (`render scene.ply --out o frames=10`); every command takes its overrides
-    # anywhere on the line, so the leftovers that are overrides join them.
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        if hasattr(args, "overrides") and all("=" in x and not x.startswith("-") for x in extra):
-            args.overrides = [*(args.overrides or []), *extra]
-        else:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args = parse_args(parser, sys.argv[1:] if argv is None else list(argv))
     return run_command(args.command, args.func, args)
 
 
-__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+def parse_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """``argv`` parsed by ``parser`` (from :func:`build_parser`), with the ``key=value``
+    overrides of a command that takes them accepted anywhere on the line, the same for every
+    such command: argparse alone would take an override before the scene as the scene
+    (``export a=1 scene.ply``) and refuse one after an option (``world w --out o a=1``). They
+    are pulled out first (:func:`~lyra_sim.cli.shared.pull_overrides`) and become
+    ``args.overrides``."""
+    command = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    sub = parser.subcommands.get(argv[command]) if command is not None else None
+    overrides: list[str] = []
+    if sub is not None and any(a.dest == "overrides" for a in sub._actions):  # noqa: SLF001
+        rest, overrides = pull_overrides(sub, argv[command + 1:])
+        argv = [*argv[: command + 1], *rest]
+    args = parser.parse_args(argv)
+    if overrides:
+        args.overrides = [*(args.overrides or []), *overrides]
+    return args
+
+
+__all__ = ["COMMAND_MODULES", "build_parser", "main", "parse_args"]
 
 if __name__ == "__main__":
     sys.exit(main())

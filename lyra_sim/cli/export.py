@@ -12,6 +12,7 @@ from lyra_sim.cli.shared import (
     add_config_argument,
     add_overrides_argument,
     load_command_cfg,
+    progress_display,
     warn_unchecked,
 )
 
@@ -22,8 +23,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     e.add_argument("scene", type=Path, help="3DGS file: PLY (any SH degree), SuperSplat compressed PLY, .splat or .spz")
     e.add_argument("--out", type=Path, required=True, help="output directory")
     e.add_argument("--format", choices=["usda", "usdc", "usdz"], default=None,
-                   help="root layer: usda (text root + binary Gaussian layers), usdc or usdz (default: usda)")
-    e.add_argument("--usdz", action="store_true", help="one .usdz package (same as --format usdz)")
+                   help="usdz: one scene.usdz package, as generate writes (default); usda or usdc: the layered "
+                        "form, a root layer + binary Gaussian layers (gaussians*.usdc) beside it")
+    e.add_argument("--usdz", action="store_true", help="same as --format usdz (the default; kept for old scripts)")
     e.add_argument("--camera-height", type=float, default=None,
                    help="height of the input camera above the floor in metres; fixes the scale (default: 1.6 unless --scale)")
     e.add_argument("--scale", type=float, default=None, help="metres per scene unit, when the camera height is unknown")
@@ -41,9 +43,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     e.add_argument("--no-previews", action="store_true", help="skip report.png")
     e.add_argument("--device", default=None, help="cpu or cuda for rendering depth (default: cpu)")
     e.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    e.add_argument("--quiet", action="store_true", help="no summary table")
+    e.add_argument("--quiet", action="store_true", help="no progress bars or summary table")
     add_config_argument(e, help="export config YAML (fields of lyra_sim.export.ExportCfg)")
-    add_overrides_argument(e, help="key=value overrides with dotted keys, right after the scene, e.g. collider.resolution=256")
+    add_overrides_argument(e, help="key=value overrides with dotted keys, anywhere on the line, e.g. collider.resolution=256")
     e.set_defaults(func=run)
     return e
 
@@ -79,15 +81,21 @@ def run(args: argparse.Namespace) -> int:
 
         parse_engines(args.engine)  # a typo fails before any work
     t0 = time.perf_counter()
-    scene = read_gaussians(args.scene)
-    # generate's scene.ply records the frame it was made in; export reuses it (flags win).
-    result = export_scene(scene, args.out, cfg, source=SourceFrame.from_file(args.scene, Path(args.scene).stem))
-    if args.check:
-        from lyra_sim.export.report import write_report_json
-        from lyra_sim.sim.engine_check import check_engines
+    with progress_display(quiet=args.quiet) as progress:
+        progress("read the splats", 0, 1)
+        scene = read_gaussians(args.scene)
+        progress("read the splats", 1, 1)
+        # generate's scene.ply records the frame it was made in; export reuses it (flags win).
+        result = export_scene(scene, args.out, cfg, source=SourceFrame.from_file(args.scene, Path(args.scene).stem),
+                              progress=progress)
+        if args.check:
+            from lyra_sim.export.report import write_report_json
+            from lyra_sim.progress import using
+            from lyra_sim.sim.engine_check import check_engines
 
-        result.report["physics_check"] = check_engines(result.files["usd"], args.engine).to_dict()
-        write_report_json(result.report, result.files["report_json"], overwrite=True)
+            with using(progress):
+                result.report["physics_check"] = check_engines(result.files["usd"], args.engine).to_dict()
+            write_report_json(result.report, result.files["report_json"], overwrite=True)
     if not args.quiet:
         print(format_report(result.report))
         print(f"wrote {result.files['usd']} and {len(result.files) - 1} more file(s) to {args.out} "

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from lyra_sim.cli.shared import (add_config_argument, add_executor_arguments, add_overrides_argument, batch_progress,
-                                 executor_cfg_from_args, load_command_cfg, warn_unchecked)
+                                 executor_cfg_from_args, load_command_cfg, progress_display, warn_unchecked)
 from lyra_sim.errors import InvalidInputError
 
 
@@ -116,21 +116,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             console.print(f"      {name} done in {seconds:.1f} s")
 
-    def on_frame(i: int, total: int) -> None:
-        if (i + 1) % max(1, total // 4) == 0 or i + 1 == total:
-            console.print(f"      fly-through frame {i + 1}/{total}")
-
-    refine_t0 = [0.0]
-
-    def on_refine(step: int, total: int, loss: float) -> None:
-        if step == 1:
-            refine_t0[0] = time.perf_counter()
-        if step % max(1, total // 5) == 0 or step == total:
-            left = (time.perf_counter() - refine_t0[0]) / step * (total - step)
-            console.print(f"      refinement step {step}/{total}, loss {loss:.4f}, ~{left:.0f} s left")
-
-    result = pipe(args.out, prompt=args.prompt, image=args.image, video=args.video, overwrite=args.overwrite,
-                  on_stage=on_stage, on_preview_frame=on_frame, on_refine_step=on_refine)
+    with progress_display(quiet=args.quiet) as progress:
+        result = pipe(args.out, prompt=args.prompt, image=args.image, video=args.video, overwrite=args.overwrite,
+                      on_stage=on_stage, progress=progress)
     if not args.quiet:
         from lyra_sim.export import format_report
 

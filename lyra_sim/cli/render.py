@@ -7,7 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
-from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, load_command_cfg, progress_bar, split_overrides
+from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, load_command_cfg, progress_display, split_overrides
 from lyra_sim.errors import InvalidInputError
 
 
@@ -40,12 +40,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("scene", type=Path, nargs="?", default=None,
                    help="3DGS file: PLY (any SH degree), SuperSplat compressed PLY, .splat or .spz")
     add_overrides_argument(r, metavar="key=value",
-                           help="overrides of the config right after the scene (fields of lyra_sim.render.flythrough.RenderCfg), "
+                           help="overrides of the config, anywhere on the line (fields of lyra_sim.render.flythrough.RenderCfg), "
                                 "e.g. frames=30 up=[0,0,1]")
     r.add_argument("--out", type=Path, default=None, help="output directory")
     r.add_argument("--trajectory", default=None,
-                   help="auto | spiral | orbit | left | right | up | down | zoom_in | zoom_out | clockwise | "
-                        "counterclockwise | path/to/trajectory.npz (default: auto)")
+                   help="orbit (around the content, all of it in view) | auto (spiral when the scene faces the first "
+                        "camera, else orbit) | spiral | left | right | up | down | zoom_in | zoom_out | clockwise | "
+                        "counterclockwise | path/to/trajectory.npz (default: orbit)")
     r.add_argument("--frames", type=int, default=None, help="number of frames (default: 60)")
     r.add_argument("--width", type=int, default=None, help="image width in pixels (default: 512)")
     r.add_argument("--height", type=int, default=None, help="image height in pixels (default: 384)")
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     cameras = preview_cameras(
         scene, cfg.trajectory, cfg.frames, cfg.width, cfg.height, cfg.fov, cfg.movement, up=tuple(cfg.up)
     )
-    with progress_bar("rendering", len(cameras), quiet=args.quiet) as advance:
+    with progress_display(quiet=args.quiet) as progress:
         files = render_flythrough(
             scene,
             cameras,
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
             background=tuple(cfg.background),
             overwrite=args.overwrite,
             write_frames=cfg.write_frames,
-            on_frame=lambda i: advance(),
+            progress=progress,
         )
     if not args.quiet:
         print(f"{len(scene):,} Gaussians, {len(cameras)} frames of {cameras.width}x{cameras.height} on {device} "

@@ -9,14 +9,16 @@
   its own flags win over both when given; :func:`split_overrides` picks them out of a
   positional list (``world SCENE_DIR... key=value``).
 - :func:`warn_unchecked`: a skipped or failed physics check said on stderr.
-- :func:`progress_bar`: the one progress bar (label, bar, done/total, elapsed, remaining);
-  :func:`batch_progress` its form for a batch on an executor (made, failed, running, rate).
+- :func:`progress_display`: the library's progress callbacks (:mod:`lyra_sim.progress`) as rich
+  bars on stderr, one per stage (stage, bar, done/total, elapsed, remaining);
+  :func:`progress_bar` one such bar for a loop of the CLI's own, and :func:`batch_progress`
+  its form for a batch on an executor (made, failed, running, rate).
 - :func:`add_executor_arguments`, :func:`executor_cfg_from_args`: ``--executor local|ray``,
   ``--address``, ``--cpus-per-world``, ``--workers`` of the batch commands (generate, sdg).
 - :func:`stdout_to_stderr`: what libraries print (PhysX and Warp banners, from Python or C)
   goes to stderr, so a ``--json`` command's stdout is exactly one JSON document.
 
-Nothing heavy is imported here (rich only inside :func:`progress_bar`): ``lyra-sim --help``
+Nothing heavy is imported here (rich only inside the progress functions): ``lyra-sim --help``
 loads every subcommand's parser.
 """
 
@@ -65,17 +67,45 @@ def add_overrides_argument(parser: argparse.ArgumentParser, help: str, metavar: 
     parser.add_argument("overrides", nargs="*", metavar=metavar, help=help)
 
 
+def is_override(item: str) -> bool:
+    """Whether a command-line item is a ``dotted.key=value`` override (and not an existing path)."""
+    import re
+
+    return re.match(r"^[A-Za-z_][\w.]*=", item) is not None and not Path(item).exists()
+
+
 def split_overrides(items: Sequence[str]) -> tuple[list[str], list[str]]:
     """``items`` split into (positional arguments, ``key=value`` overrides), for a command whose
     own positional argument takes several values (``world SCENE_DIR... key=value...``): an item
     is an override when it looks like ``dotted.key=value`` and is not an existing path."""
-    import re
-
-    override = re.compile(r"^[A-Za-z_][\w.]*=")
     positional, overrides = [], []
     for item in items:
-        (overrides if override.match(item) and not Path(item).exists() else positional).append(item)
+        (overrides if is_override(item) else positional).append(item)
     return positional, overrides
+
+
+def pull_overrides(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(``argv`` without its ``key=value`` overrides, the overrides in order), for a subcommand
+    that takes overrides: they may stand anywhere on the line (before, between or after the
+    positional arguments and the options), so every command accepts them in the same places.
+    The value of an option that takes exactly one (``--prompt "a=b"``) is never an override;
+    after ``--`` nothing is."""
+    # argparse has no public view of an option's arity; the parser's own table is read here.
+    takes_one = {s for s, a in parser._option_string_actions.items() if a.nargs is None or a.nargs == 1}  # noqa: SLF001
+    rest, overrides = [], []
+    items = iter(argv)
+    for item in items:
+        if item == "--":
+            rest += [item, *items]
+            break
+        if item in takes_one:
+            rest.append(item)
+            value = next(items, None)
+            if value is not None:
+                rest.append(value)
+            continue
+        (overrides if is_override(item) else rest).append(item)
+    return rest, overrides
 
 
 def load_command_cfg(load: Callable[[Path | None, list[str]], T], args: argparse.Namespace,
@@ -117,16 +147,54 @@ def set_fields(cfg: T, values: Mapping[str, Any]) -> T:
     return cfg
 
 
+def _bar_columns(label: str | None = None) -> list:
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    text = TextColumn(f"[bold]{label}" if label else "[bold]{task.description}")
+    return [text, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+
+
 @contextmanager
 def progress_bar(label: str, total: int, quiet: bool = False) -> Iterator[Callable[[], None]]:
-    """A progress bar on the terminal (``label``, bar, done/total, time elapsed and remaining);
+    """A progress bar on stderr (``label``, bar, done/total, time elapsed and remaining);
     yields ``advance()``, to call once per finished item. ``quiet`` shows nothing."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.console import Console
+    from rich.progress import Progress
 
-    columns = [TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, disable=quiet) as progress:
+    with Progress(*_bar_columns(label), console=Console(stderr=True), disable=quiet) as progress:
         task = progress.add_task(label, total=total)
         yield lambda: progress.advance(task)
+
+
+@contextmanager
+def progress_display(quiet: bool = False) -> Iterator[Callable[[str, int, int | None], None]]:
+    """Rich bars on stderr for the library's progress protocol (:mod:`lyra_sim.progress`): one
+    row per stage (stage, bar, done/total, elapsed, time left), opened by the stage's first
+    call, finished when ``done == total`` and reset when the stage runs again. Yields the
+    callback to pass as ``progress=``; ``quiet`` shows nothing (the callback still accepts
+    calls). stdout stays free for ``--json`` and the summary."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    progress = Progress(*_bar_columns(), console=Console(stderr=True), disable=quiet)
+    tasks: dict[str, Any] = {}
+
+    def on_progress(stage: str, done: int, total: int | None) -> None:
+        if not tasks:
+            progress.start()  # on the first stage: a command that fails before any work draws nothing
+        task = tasks.get(stage)
+        if task is None:
+            tasks[stage] = progress.add_task(stage, total=total, completed=done)
+        elif done == 0:
+            progress.reset(task, total=total, completed=0)
+        else:
+            progress.update(task, total=total, completed=done)
+
+    try:
+        yield on_progress
+    finally:
+        if tasks:
+            progress.stop()
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser, item: str = "world") -> None:
@@ -156,6 +224,7 @@ def batch_progress(label: str, total: int, quiet: bool = False) -> Iterator[Call
     printed with its error."""
     import time
 
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     counts = {"made": 0, "failed": 0, "running": 0, "skipped": 0}
@@ -168,7 +237,7 @@ def batch_progress(label: str, total: int, quiet: bool = False) -> Iterator[Call
 
     columns = [TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, disable=quiet) as progress:
+    with Progress(*columns, console=Console(stderr=True), disable=quiet) as progress:
         task = progress.add_task(label, total=total, status=status())
 
         def on_event(kind: str, key: str, outcome) -> None:

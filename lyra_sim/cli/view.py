@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_splats is not None and args.max_splats < 1:
         raise InvalidInputError(f"--max-splats must be at least 1, got {args.max_splats}")
     view(args.path, host=args.host, port=args.port, time=args.time,
-         max_splats=args.max_splats or DEFAULT_MAX_SPLATS, block=True)
+         max_splats=args.max_splats or DEFAULT_MAX_SPLATS, block=True,
+         say=lambda line: print(line, flush=True), warn=lambda line: print(line, file=sys.stderr, flush=True))
     # Stopped by Ctrl-C. viser's server threads are not daemons and can outlive its stop(); the
     # command has written nothing, so it ends now instead of waiting for them at exit.
     sys.stdout.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lyra_sim.cli.shared import add_config_argument, load_command_cfg, split_overrides
+from lyra_sim.cli.shared import add_config_argument, add_overrides_argument, load_command_cfg, split_overrides
 from lyra_sim.errors import LyraSimError
 
 
@@ -22,9 +22,9 @@ def load_world_cfg(path: Path | None = None, overrides: list[str] = ()):
 def add_parser(sub) -> argparse.ArgumentParser:
     """Add ``lyra-sim world`` and its flags to ``sub`` (the subparsers action); returns its parser."""
     w = sub.add_parser("world", help="compose exported scenes and robots into one world USD (N randomized environments)")
-    w.add_argument("scenes", nargs="+", metavar="SCENE_DIR",
-                   help="folders written by `lyra-sim export`, then any key=value overrides of the config "
-                        "(fields of lyra_sim.sim.WorldCfg, e.g. randomization.robot.drop_height=0.05)")
+    w.add_argument("scenes", nargs="*", metavar="SCENE_DIR", help="folders written by `lyra-sim export` (one or more)")
+    add_overrides_argument(w, metavar="key=value", help="overrides of the config, anywhere on the line "
+                           "(fields of lyra_sim.sim.WorldCfg, e.g. randomization.robot.drop_height=0.05)")
     w.add_argument("--robot", default="builtin",
                    help="h1 | g1 (Isaac Sim assets) | builtin (lyra-sim's humanoid) | PATH to a robot USD | none (default: builtin)")
     w.add_argument("--num-envs", type=int, default=None, help="environments on the grid (default: 1)")
@@ -50,12 +50,12 @@ def scene_dirs(args: argparse.Namespace) -> list[Path]:
 
 
 def cfg_from_args(args: argparse.Namespace):
-    """The :class:`~lyra_sim.sim.WorldCfg` of ``args``: ``--config``, the ``key=value`` items
-    among the positional arguments, then the flags given."""
-    _, overrides = split_overrides(args.scenes)
+    """The :class:`~lyra_sim.sim.WorldCfg` of ``args``: ``--config``, the ``key=value``
+    overrides (``args.overrides`` and any left among the positional arguments), then the flags given."""
+    _, among_scenes = split_overrides(args.scenes)
     return load_command_cfg(load_world_cfg, args, {
         "num_envs": args.num_envs, "env_spacing": args.env_spacing, "randomization.seed": args.seed,
-        "robot_drives": False if args.ragdoll else None}, overrides=overrides)
+        "robot_drives": False if args.ragdoll else None}, overrides=[*among_scenes, *(args.overrides or [])])
 
 
 def run(args: argparse.Namespace) -> int:

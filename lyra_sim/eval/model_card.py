@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import platform
 from pathlib import Path
 
 import torch
 
 from lyra_sim.io import atomic_output
+
+log = logging.getLogger(__name__)
 
 
 def training_summary(run_dir: str | Path, step: int | None = None) -> dict:
@@ -156,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                        args.hardware or hardware_string(), args.notes.read_text() if args.notes else "", args.asset, args.intro)
     with atomic_output(args.out, args.overwrite) as tmp:
         tmp.write_text(card)
-    print(f"wrote {args.out}")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    log.info("wrote %s", args.out)
     return 0
 
 

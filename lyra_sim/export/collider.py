@@ -26,6 +26,7 @@ from lyra_sim.export import mesh_ops
 from lyra_sim.export.config import ColliderCfg
 from lyra_sim.export.depth import DepthViews
 from lyra_sim.export.tsdf import auto_voxel_size, extract_mesh, fuse_tsdf, see_through
+from lyra_sim.progress import step
 
 
 @dataclass
@@ -106,7 +107,8 @@ def build_collision_proxy(views: DepthViews, cfg: ColliderCfg | None = None) -> 
     volume = fuse_tsdf(fused, voxel, bounds, cfg.truncation_voxels)
     stats.voxel_size, stats.grid = voxel, list(volume.shape)
     t1 = time.perf_counter()
-    verts, faces = extract_mesh(volume)
+    with step("collider marching cubes"):
+        verts, faces = extract_mesh(volume)
     stats.marching_cubes_triangles = len(faces)
     t2 = time.perf_counter()
 
@@ -124,8 +126,9 @@ def build_collision_proxy(views: DepthViews, cfg: ColliderCfg | None = None) -> 
         raise ExportError("no surface survived the floater and component cleanup; the depth is too inconsistent "
                           "(try a larger collider voxel_size, or a higher free_space_ratio)")
     t3 = time.perf_counter()
-    verts, faces, stats.holes_filled = mesh_ops.fill_small_holes(verts, faces, cfg.max_hole_edges)
-    verts, faces = mesh_ops.simplify(verts, faces, cfg.max_triangles)
+    with step("collider holes and simplify"):
+        verts, faces, stats.holes_filled = mesh_ops.fill_small_holes(verts, faces, cfg.max_hole_edges)
+        verts, faces = mesh_ops.simplify(verts, faces, cfg.max_triangles)
     stats.triangles = len(faces)
     t4 = time.perf_counter()
     stats.seconds = {"fuse": t1 - t0, "marching_cubes": t2 - t1, "cleanup": t3 - t2, "holes_and_simplify": t4 - t3}

@@ -348,9 +348,10 @@ class PhysicsCheckCfg:
 class ExportCfg:
     """Everything :func:`lyra_sim.export.export_scene` does."""
 
-    usd_format: UsdFormat = "usda"
-    """Root layer format: "usda" (text root + binary Gaussian layer(s)), "usdc", or "usdz"
-    (one package). Defaults to "usda"."""
+    usd_format: UsdFormat = "usdz"
+    """Root layer format: "usdz" (one ``scene.usdz`` package, what ``generate`` writes and
+    Isaac Sim opens or references as one file), or the layered form, "usda" (a text root +
+    binary Gaussian layer(s), editable) or "usdc". Defaults to "usdz"."""
 
     gaussians: UsdGaussiansCfg = field(default_factory=UsdGaussiansCfg)
     """Gaussian authoring. Defaults to UsdGaussiansCfg()."""

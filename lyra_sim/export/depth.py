@@ -34,6 +34,7 @@ from lyra_sim.errors import ExportError, InvalidInputError
 from lyra_sim.export.config import ColliderCfg
 from lyra_sim.export.frame_record import FrameRecord, read_source_record
 from lyra_sim.gaussians import GaussianScene
+from lyra_sim.progress import report
 from lyra_sim.render.bands import render_in_bands
 
 DepthSource = Literal["decoded", "teacher", "rendered"]
@@ -249,10 +250,12 @@ def render_depth_views(
         scene = GaussianScene(scene.means, scene.quats, scene.scales * scale_factor, scene.opacities, scene.sh)
     depths, masks = [], []
     cams = cameras.to(scene.device, scene.dtype)
+    report("depth views", 0, len(cams))
     with torch.no_grad():
         for i in range(0, len(cams), chunk):
             out = render_in_bands(scene, cams[i : i + chunk], mode="RGB+SD")  # memory bounded per view
             depth = out.surface_depth[..., 0].float().cpu()
             depths.append(depth)
             masks.append((out.alpha[..., 0] >= min_alpha).cpu() & (depth > 0))
+            report("depth views", min(i + chunk, len(cams)), len(cams))
     return DepthViews(torch.cat(depths), cameras.to("cpu", torch.float32), torch.cat(masks), "rendered")

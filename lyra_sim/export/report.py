@@ -56,7 +56,7 @@ def build_report(scene, cfg, alignment, proxy, stats: ColliderStats | None, view
         "collider": None,
         "depth_residual_m": None,
         "spawn_points": [p.to_dict() for p in spawn],
-        "physics_check": {"status": "not run", "reason": "run `lyra-sim check scene.usda`"},
+        "physics_check": {"status": "not run", "reason": "run `lyra-sim check` on the world"},
     }
     if proxy is not None and stats is not None:
         report["collider"] = {

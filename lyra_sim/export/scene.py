@@ -11,6 +11,7 @@ call already wrote are removed, so a failed export leaves nothing behind.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -64,6 +65,10 @@ from lyra_sim.export.usd_physics import (
 )
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.io.atomic import atomic_output, check_writable
+from lyra_sim.progress import ProgressFn, step, using
+from lyra_sim.progress import report as report_progress
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -129,6 +134,7 @@ def export_scene(
     depth_views: DepthViews | None = None,
     source: SourceFrame | None = None,
     timed_depth: TimedDepth | None = None,
+    progress: ProgressFn | None = None,
 ) -> ExportResult:
     """Turn ``scene`` into a simulation-ready USD scene in ``out_dir``.
 
@@ -143,6 +149,9 @@ def export_scene(
             (:mod:`lyra_sim.export.moving`): the static collider then leaves out what moves,
             no spawn point lies in the path of moving geometry, and ``cfg.moving`` makes a
             kinematic collider for each of ``cfg.moving.times`` (``ExportResult.moving_colliders``).
+        progress: ``fn(stage, done, total)`` for the long steps (:mod:`lyra_sim.progress`:
+            ``"depth views"``, ``"TSDF fusion views"``, ``"spawn search"``, ...). None: the
+            caller's, else log stage starts and ends on the ``lyra_sim.export`` logger (INFO).
 
     Returns:
         :class:`ExportResult`; the files are ``scene.usd[a|c|z]``, ``gaussians*.usdc`` (not for
@@ -153,7 +162,12 @@ def export_scene(
         ExportError: empty/transparent/invalid scene, unwritable output, no surface, ...
         OutputExistsError: an output exists and ``cfg.overwrite`` is False.
     """
-    cfg = cfg or ExportCfg()
+    with using(progress, log):
+        return _export_scene(scene, out_dir, cfg or ExportCfg(), depth_views, source, timed_depth)
+
+
+def _export_scene(scene: GaussianScene, out_dir: str | Path, cfg: ExportCfg, depth_views: DepthViews | None,
+                  source: SourceFrame | None, timed_depth: TimedDepth | None) -> ExportResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     check_exportable(scene)
@@ -182,6 +196,7 @@ def export_scene(
             views = depth_views if depth_views is not None else _render_views(scene, cfg, source)
             timings["depth"] = time.perf_counter() - t0
             proxy_scene, stats = build_collision_proxy(views, cfg.collider)
+            log.info("collider: %d triangles", stats.triangles)
             timings["collider"] = time.perf_counter() - t0 - timings["depth"]
         elif sim:  # no collider asked for: the floor is fitted to the splats themselves, nothing rendered
             floor_surface = splat_surfaces(scene)
@@ -195,7 +210,8 @@ def export_scene(
             timings["moving_colliders"] = time.perf_counter() - t_moving
         # ---------------------------------------------------------------- alignment
         t1 = time.perf_counter()
-        alignment = estimate_alignment(proxy_scene if proxy_scene is not None else floor_surface, cfg.alignment, source)
+        with step("alignment"):
+            alignment = estimate_alignment(proxy_scene if proxy_scene is not None else floor_surface, cfg.alignment, source)
         proxy = proxy_scene.transformed(alignment.sim_from_scene) if proxy_scene is not None else None
         tilt_after = None
         if sim and proxy is not None:
@@ -208,12 +224,16 @@ def export_scene(
             m = alignment.sim_from_scene.double().numpy()
             keep_out = keep_out @ m[:3, :3].T + m[:3, 3]
         moving = [c.transformed(alignment.sim_from_scene) for c in moving]
-        spawn = find_spawn_points(proxy, cfg.spawn, keep_out) if (sim and proxy is not None and cfg.spawn.enabled) else []
+        spawn = []
+        if sim and proxy is not None and cfg.spawn.enabled:
+            with step("spawn search"):
+                spawn = find_spawn_points(proxy, cfg.spawn, keep_out)
         timings["alignment_and_spawn"] = time.perf_counter() - t1
 
         # ---------------------------------------------------------------- USD
         t2 = time.perf_counter()
         files: dict = {}
+        report_progress("USD", 0, 1)
         stage = new_stage(None, up_axis="Z" if sim else "Y")
         xf = _gaussians_root(stage, alignment)
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".lyra-export-") as tmp:
@@ -252,6 +272,7 @@ def export_scene(
                 with outputs.file(root_name) as tmp_root:
                     stage.GetRootLayer().Export(str(tmp_root))
         files["usd"] = out_dir / root_name
+        report_progress("USD", 1, 1)
         timings["usd"] = time.perf_counter() - t2
 
         # ---------------------------------------------------------------- side files
@@ -270,7 +291,7 @@ def export_scene(
                 write_nurec_usdz(scene, tmp, alignment.sim_from_scene, overwrite=True, final_name="scene.nurec.usdz")
             files["nurec"] = out_dir / "scene.nurec.usdz"
         if cfg.previews and proxy_scene is not None and views is not None:
-            with outputs.file("report.png") as tmp:
+            with outputs.file("report.png") as tmp, step("collider preview"):
                 write_collider_preview(scene, proxy_scene, views.cameras, tmp)
             files["report_png"] = out_dir / "report.png"
         timings["total"] = time.perf_counter() - t0

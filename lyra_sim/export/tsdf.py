@@ -22,6 +22,7 @@ from torch import Tensor
 from lyra_sim.cameras import camera_rays, project_to_pixels, unproject_depth
 from lyra_sim.errors import ExportError
 from lyra_sim.export.depth import DepthViews
+from lyra_sim.progress import report, track
 
 
 @dataclass
@@ -125,12 +126,15 @@ def _surface_rays(views: DepthViews, chunk_rays: int):
     """Yield (surface points [R, 3], unit ray directions [R, 3]) of the valid pixels, in chunks."""
     valid = views.valid().cpu()
     per_chunk = max(1, chunk_rays // (views.cameras.width * views.cameras.height))
-    for v0 in range(0, len(views), per_chunk):
+    n = len(views)
+    report("TSDF fusion views", 0, n)
+    for v0 in range(0, n, per_chunk):
         cams = views.cameras[v0 : v0 + per_chunk].to("cpu", torch.float32)
         _, dirs = camera_rays(cams)
         ok = valid[v0 : v0 + per_chunk]
         surface = unproject_depth(views.depth[v0 : v0 + per_chunk].cpu().float(), cams.K, cams.c2w)
         yield surface[ok], dirs[ok]
+        report("TSDF fusion views", min(v0 + per_chunk, n), n)
 
 
 def extract_mesh(volume: TSDFVolume) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +202,7 @@ def see_through(points: Tensor, views: DepthViews, margin: float) -> tuple[Tenso
     w2c = views.cameras.w2c.float()
     K = views.cameras.K.float()
     H, W = views.cameras.height, views.cameras.width
-    for v in range(len(views)):
+    for v in track(range(len(views)), "floater check views"):
         idx, lin, z = project_to_pixels(pts, w2c[v], K[v], W, H)
         if not len(idx):
             continue

@@ -145,15 +145,77 @@ class GenerateCfg:
     Defaults to RefineCfg()."""
 
 
+EXPORT_TWINS = {
+    "export.alignment.use_teacher_frame": "use_teacher_frame",
+    "export.device": "device",
+    "export.moving.times": "times",
+    "export.overwrite": None,
+}
+"""Fields of ``export`` that generate sets from elsewhere -> the generate field that holds the
+setting (None: the ``overwrite`` argument of the run, ``--overwrite``). ``config.yaml`` leaves
+them out; an old file that holds them still loads (:func:`one_value_each`)."""
+
+
+def _get(obj, dotted: str):
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _set(obj, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        obj = getattr(obj, part)
+    setattr(obj, last, value)
+
+
+def one_value_each(cfg: GenerateCfg) -> GenerateCfg:
+    """Make each setting live in one field of ``cfg`` (in place; returns it).
+
+    An ``export.*`` twin of :data:`EXPORT_TWINS` left at its default is reset to it (the
+    generate field governs); one set while its generate field is at the default moves there
+    (an old config that said it only under ``export``); one that agrees with its generate
+    field is accepted. ``export.overwrite`` is the run's ``overwrite`` argument, never a
+    setting: it is reset.
+
+    Raises:
+        InvalidInputError: a twin and its generate field both set, to different values.
+    """
+    from lyra_sim.errors import InvalidInputError
+
+    defaults = GenerateCfg()
+    for twin, owner in EXPORT_TWINS.items():
+        value, default = _get(cfg, twin), _get(defaults, twin)
+        if owner is not None and value != default:
+            mine = _get(cfg, owner)
+            if mine == _get(defaults, owner):
+                _set(cfg, owner, list(value) if isinstance(value, (list, tuple)) else value)
+            elif (list(mine) if isinstance(mine, (list, tuple)) else mine) != (list(value) if isinstance(value, (list, tuple)) else value):
+                raise InvalidInputError(f"the generate config sets {owner}={mine} and {twin}={value}; {owner} is the "
+                                        f"setting (drop {twin} from the config)")
+        _set(cfg, twin, default)
+    return cfg
+
+
 def load_generate_cfg(path: str | Path | None = None, overrides=()) -> GenerateCfg:
-    """:class:`GenerateCfg` from defaults, then ``path`` (YAML), then ``key=value`` overrides."""
+    """:class:`GenerateCfg` from defaults, then ``path`` (YAML), then ``key=value`` overrides;
+    each setting in one field (:func:`one_value_each`)."""
     from lyra_sim.config import load_structured
 
-    return load_structured(GenerateCfg, path, overrides, what="generate config", hint="see configs/generate/")
+    cfg = load_structured(GenerateCfg, path, overrides, what="generate config", hint="see configs/generate/")
+    return one_value_each(cfg)
 
 
 def config_yaml(cfg: GenerateCfg) -> str:
-    """``cfg`` as the YAML ``load_generate_cfg`` reads back."""
+    """``cfg`` as the YAML ``load_generate_cfg`` reads back, each setting once: the ``export.*``
+    twins of :data:`EXPORT_TWINS` are left out (their generate fields hold the values)."""
     from omegaconf import OmegaConf
 
-    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+    data = OmegaConf.to_container(OmegaConf.structured(cfg))
+    for twin in EXPORT_TWINS:
+        *parents, last = twin.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        node.pop(last, None)
+    return OmegaConf.to_yaml(OmegaConf.create(data))

@@ -20,6 +20,7 @@ from lyra_sim.errors import InvalidInputError
 from lyra_sim.export.depth import DepthViews
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.pipeline.config import GenerateDecoderCfg
+from lyra_sim.progress import track
 from lyra_sim.teachers.base import TrajectoryVideo
 
 
@@ -98,7 +99,7 @@ def decode_videos(model, videos: list[TrajectoryVideo], settings: GenerateDecode
                                 f"{tuple(videos[0].frames.shape[-2:])}) do not fit the decoder ({cfg.codec}, {size}); use auto or frames")
     groups = [[i] for i in range(len(videos))] if settings.fuse == "per_trajectory" else [list(range(len(videos)))]
     per_time: list[list] = [[] for _ in (target_times or [None])]
-    for idx in groups:
+    for idx in track(groups, "decode"):
         if use_latents:
             lat = torch.stack([videos[i].latents for i in idx]).float()
         else:

@@ -26,6 +26,7 @@ bundled default, which needs no download.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,9 +37,12 @@ import torch
 from lyra_sim.errors import InvalidInputError, MissingWeightsError
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.models.embedded import EMBEDDED_NAME, is_embedded_name
-from lyra_sim.pipeline.config import GenerateCfg, config_yaml, load_generate_cfg
+from lyra_sim.pipeline.config import GenerateCfg, config_yaml, load_generate_cfg, one_value_each
 from lyra_sim.pipeline.decode import DecodedScene, decode_videos
 from lyra_sim.pipeline.inputs import check_prompt, check_request, read_image, read_video
+from lyra_sim.progress import ProgressFn, report, using
+
+log = logging.getLogger(__name__)
 
 PIPELINE_CONFIG = "pipeline.yaml"
 PIPELINE_DECODER = "decoder"
@@ -160,6 +164,7 @@ class LyraPipeline:
         on_stage: Callable[[str, float | None], None] | None = None,
         on_preview_frame: Callable[[int, int], None] | None = None,
         on_refine_step: Callable[[int, int, float], None] | None = None,
+        progress: ProgressFn | None = None,
     ) -> GenerateResult:
         """Make a world in ``out_dir``.
 
@@ -171,6 +176,11 @@ class LyraPipeline:
             on_stage: called with (stage, None) when a stage starts and (stage, seconds) when it ends.
             on_preview_frame: called with (frame index, frame count) while the fly-through renders.
             on_refine_step: called with (step, steps, loss) while refinement runs.
+            progress: ``fn(stage, done, total)`` for every long loop (:mod:`lyra_sim.progress`):
+                ``"generate"`` counts the finished stages of :data:`STAGES`, and the stages'
+                own loops report theirs (``"teacher frames"``, ``"refine steps"``, ``"depth
+                views"``, ``"preview frames"`` ...). None: log stage starts and ends on the
+                ``lyra_sim.pipeline`` logger (INFO).
 
         Raises:
             InvalidInputError: bad input (empty prompt, unreadable image, one-frame video, ...).
@@ -180,7 +190,7 @@ class LyraPipeline:
         from lyra_sim.io import atomic_directory
         from lyra_sim.teachers.registry import teacher_info
 
-        cfg = _copy_cfg(self.cfg)
+        cfg = one_value_each(_copy_cfg(self.cfg))  # a GenerateCfg built in Python: its export twins too
         if seed is not None:
             cfg.seed = int(seed)
         prompt = check_prompt(prompt)
@@ -207,7 +217,7 @@ class LyraPipeline:
         def stage(name: str):
             return _Stage(name, timings, on_stage)
 
-        with atomic_directory(out_dir, overwrite) as staging:
+        with using(progress, log), atomic_directory(out_dir, overwrite) as staging:
             with stage("teacher"):
                 output = _run_teacher(teacher, cfg, prompt, image_t, video_t)
             with stage("decode"):
@@ -239,7 +249,9 @@ def generate(out_dir: str | Path, prompt: str | None = None, image=None, video=N
     """One call from a prompt / image / video to a world in ``out_dir`` (see :class:`LyraPipeline`).
 
     ``view=True`` then opens the world in the web viewer (:func:`lyra_sim.viewer.view`, default
-    host and port; prints the URL) and returns after Ctrl-C.
+    host and port; logs the URL) and returns after Ctrl-C. ``kwargs`` go to
+    :meth:`LyraPipeline.__call__` (``progress=fn(stage, done, total)``; without it the stages
+    are logged on ``lyra_sim.pipeline``).
 
     Example:
         >>> result = generate("out/room", prompt="a living room")  # doctest: +SKIP
@@ -260,6 +272,9 @@ class _Stage:
         self.name, self.timings, self.callback = name, timings, callback
 
     def __enter__(self):
+        if self.name == STAGES[0]:  # later stages start where the previous one's end was reported
+            report("generate", 0, len(STAGES))
+        log.info("stage %s: started", self.name)
         self.t0 = time.perf_counter()
         if self.callback:
             self.callback(self.name, None)
@@ -267,6 +282,8 @@ class _Stage:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             self.timings[self.name] = round(time.perf_counter() - self.t0, 3)
+            log.info("stage %s: done in %.1f s", self.name, self.timings[self.name])
+            report("generate", STAGES.index(self.name) + 1, len(STAGES))
             if self.callback:
                 self.callback(self.name, self.timings[self.name])
         return False
@@ -485,7 +502,8 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
     elif mode == "teacher":
         depth = depth_views_from_teacher(output)
     # The staging folder is ours; the kinematic colliders are for the decoded times.
-    export_cfg = replace(cfg.export, overwrite=True, moving=replace(cfg.export.moving, times=list(cfg.times or [])))
+    export_cfg = replace(cfg.export, overwrite=True, moving=replace(cfg.export.moving, times=list(cfg.times or [])),
+                         alignment=replace(cfg.export.alignment, use_teacher_frame=cfg.use_teacher_frame))
     if legacy_4d:
         export_cfg = replace(export_cfg, collider=replace(export_cfg.collider, resolution=min(export_cfg.collider.resolution, 192)))
     timed = None

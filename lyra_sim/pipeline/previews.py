@@ -20,6 +20,7 @@ import torch
 from lyra_sim.cameras import Cameras
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.pipeline.config import PreviewCfg
+from lyra_sim.progress import track
 from lyra_sim.render.bands import render_in_bands
 from lyra_sim.render.preview import colorize_depth, contact_sheet, depth_range, write_mp4, write_png
 
@@ -66,7 +67,7 @@ def write_flythrough(scene: GaussianScene, settings: PreviewCfg, path: str | Pat
     cams = preview_cameras(scene, settings.trajectory, settings.frames, settings.width, settings.height)
 
     def frames():
-        for i in range(len(cams)):
+        for i in track(range(len(cams)), "preview frames"):
             with torch.no_grad():
                 yield render_in_bands(scene, cams[i], background=(1.0, 1.0, 1.0)).rgb[0].clamp(0, 1)
             if on_frame:

@@ -24,6 +24,7 @@ from torch import Tensor
 from lyra_sim.cameras import Cameras
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.gaussians import GaussianScene
+from lyra_sim.progress import report
 from lyra_sim.refine.config import RefineCfg
 from lyra_sim.refine.densify import (
     GradientStats,
@@ -142,6 +143,7 @@ def refine_gaussians(
     stats = GradientStats.zeros(len(scene), device)
     bg = torch.tensor(cfg.background, device=device, dtype=dtype)
     history = []
+    report("refine steps", 0, cfg.steps)
     for step in range(cfg.steps):
         idx = torch.randperm(len(targets), generator=gen)[: cfg.views_per_step].to(device)
         current = scene_from_params(params)
@@ -172,6 +174,7 @@ def refine_gaussians(
                 params, stats = densify_and_prune(params, optim, stats, cams_all, round_cfg, gen)
         if done % 10 == 0 or done == cfg.steps:
             history.append((done, round(float(loss.detach()), 5)))
+        report("refine steps", done, cfg.steps)
         if on_step is not None:
             on_step(done, cfg.steps, float(loss.detach()))
     if carve:

@@ -22,9 +22,10 @@ class RenderCfg:
     Defaults to None."""
     out: str | None = None
     """Output directory (``--out``). Required (from the command line or the config). Defaults to None."""
-    trajectory: str = "auto"
-    """Camera path: one of :data:`lyra_sim.render.flythrough.PREVIEW_TRAJECTORIES` or a path to a trajectory ``.npz`` (then
-    size and field of view come from the file). Defaults to "auto"."""
+    trajectory: str = "orbit"
+    """Camera path: one of :data:`lyra_sim.render.flythrough.PREVIEW_TRAJECTORIES` ("orbit": a full circle around
+    the content that keeps all of it in view; "auto": Lyra's spiral when the scene faces the first camera, else the
+    orbit) or a path to a trajectory ``.npz`` (then size and field of view come from the file). Defaults to "orbit"."""
     frames: int = 60
     """Number of frames. Defaults to 60."""
     width: int = 512

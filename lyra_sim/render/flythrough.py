@@ -1,13 +1,16 @@
 """Fly-through previews of a scene: choose cameras, render frame by frame, write PNG/MP4/sheet.
 
-Generated scenes live in their first input camera's frame (OpenCV, camera at the origin looking
-down +z), so Lyra's own trajectories from the identity pose show them as the teacher saw them.
-Scenes from elsewhere (an INRIA/COLMAP PLY, a Z-up export) are previewed with an orbit around
-their bounds instead; ``trajectory="auto"`` picks between the two.
+The default path is an orbit around the scene's content that keeps all of it in view
+(:func:`content_orbit`), for a scene from anywhere (an INRIA/COLMAP PLY, a Z-up export, a
+generated scene.ply). Generated scenes live in their first input camera's frame (OpenCV, camera
+at the origin looking down +z), so Lyra's own trajectories from the identity pose show them as
+the teacher saw them; ``trajectory="auto"`` picks Lyra's spiral for such a scene, else the orbit.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,10 +28,13 @@ from lyra_sim.cameras import (
 from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES, TRAJECTORY_NAMES
 from lyra_sim.errors import InvalidInputError, OutputExistsError
 from lyra_sim.gaussians import GaussianScene
+from lyra_sim.progress import ProgressFn, track, using
 from lyra_sim.render.preview import colorize_depth, contact_sheet, depth_range, write_mp4, write_png
 from lyra_sim.render.bands import render_in_bands
 
-PREVIEW_TRAJECTORIES = ("auto", "spiral", "orbit") + TRAJECTORY_NAMES
+log = logging.getLogger(__name__)
+
+PREVIEW_TRAJECTORIES = ("orbit", "auto", "spiral") + TRAJECTORY_NAMES
 """Names accepted by :func:`preview_cameras` (or a path to a trajectory ``.npz``)."""
 
 
@@ -45,7 +51,7 @@ def _median_depth_in_front(scene: GaussianScene, K: Tensor, width: int, height: 
 
 def preview_cameras(
     scene: GaussianScene,
-    trajectory: str = "auto",
+    trajectory: str = "orbit",
     num_frames: int = 60,
     width: int = 512,
     height: int = 384,
@@ -56,8 +62,11 @@ def preview_cameras(
     """Cameras for a preview of ``scene``.
 
     Args:
-        trajectory: "auto", "spiral" (Lyra's clockwise spiral), "orbit", one of Lyra's trajectory
-            names, or a path to a trajectory ``.npz`` (then size/FOV come from the file).
+        trajectory: "orbit" (the default: a full circle around the content, all of it in view in
+            every frame, :func:`content_orbit`), "auto" (Lyra's spiral when the scene faces
+            the identity camera, as a generated scene.ply does, else the orbit), "spiral"
+            (Lyra's clockwise spiral), one of Lyra's trajectory names, or a path to a
+            trajectory ``.npz`` (then size/FOV come from the file).
         movement_factor: scales Lyra trajectories' motion (GEN3C's movement distance factor);
             previews use the upper end of each trajectory's range, times this factor.
         up: world up for "orbit"; (0, -1, 0) for OpenCV-frame scenes, (0, 0, 1) for Z-up worlds.
@@ -77,15 +86,40 @@ def preview_cameras(
     if trajectory == "spiral":
         trajectory = "clockwise"
     if trajectory == "orbit":
-        bounds = cpu_scene.bounds(quantile=0.02)
-        centre = bounds.mean(0)
-        radius = 1.2 * float((bounds[1] - bounds[0]).norm()) / (2 * torch.tan(torch.deg2rad(torch.tensor(fov_y_degrees / 2))).item() + 1e-9)
-        return orbit_trajectory(centre, max(radius, 1e-3), num_frames, K, width, height, up=up)
+        return content_orbit(cpu_scene, num_frames, K, width, height, up=up)
     if trajectory not in TRAJECTORY_NAMES:
         raise InvalidInputError(f"unknown trajectory {trajectory!r}; choose one of {', '.join(PREVIEW_TRAJECTORIES)} or a .npz path")
     # The mirrored moves that Lyra's dataset does not use take their twin's distance range.
     distance = LYRA_TRAJECTORIES[{"down": "up", "counterclockwise": "clockwise"}.get(trajectory, trajectory)][1]
     return lyra_trajectory(trajectory, num_frames, distance * movement_factor, K, width, height, center_depth=center_depth)
+
+
+def content_orbit(scene: GaussianScene, num_frames: int, K: Tensor, width: int, height: int,
+                  up: tuple[float, float, float] = (0.0, -1.0, 0.0), margin: float = 1.1,
+                  min_opacity: float = 0.1, quantile: float = 0.02) -> Cameras:
+    """A full circle around the scene's content, far enough that all of it stays in view.
+
+    The content is the Gaussians at least ``min_opacity`` opaque (all of them when none is),
+    less the ``quantile`` outliers on each axis; the cameras circle its box's centre 20 degrees
+    above the plane normal to ``up``, at the distance where its bounding sphere (times
+    ``margin``) fits the narrower of the two fields of view of ``K``.
+
+    Args:
+        scene: the Gaussians (CPU, scene units).
+        K: [3, 3] intrinsics in pixels of a ``width`` x ``height`` image.
+        up: world up; (0, -1, 0) for OpenCV-frame scenes, (0, 0, 1) for Z-up worlds.
+
+    Returns:
+        ``num_frames`` cameras looking at the content's centre.
+    """
+    opaque = scene.opacities.reshape(-1) >= min_opacity
+    content = scene[opaque] if int(opaque.sum()) > 0 else scene
+    bounds = content.bounds(quantile=quantile)
+    centre = bounds.mean(0)
+    sphere = 0.5 * float((bounds[1] - bounds[0]).norm())
+    half_fov = min(math.atan(0.5 * width / float(K[0, 0])), math.atan(0.5 * height / float(K[1, 1])))
+    radius = margin * sphere / math.sin(half_fov)
+    return orbit_trajectory(centre, max(radius, 1e-3), num_frames, K, width, height, up=up)
 
 
 @dataclass
@@ -108,6 +142,7 @@ def render_flythrough(
     sheet_frames: int = 8,
     backend: str = "auto",
     on_frame: Callable[[int], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> FlythroughFiles:
     """Render ``scene`` from each camera into ``out_dir``.
 
@@ -119,7 +154,9 @@ def render_flythrough(
     Nothing is overwritten unless ``overwrite``: the check happens before any rendering.
 
     Args:
-        on_frame: called with the frame index after each frame (progress bars hook in here).
+        on_frame: called with the frame index after each frame.
+        progress: ``fn(stage, done, total)`` (:mod:`lyra_sim.progress`), stage ``"render frames"``.
+            None: the caller's, else log the start and end on the ``lyra_sim.render`` logger.
     """
     out_dir = Path(out_dir)
     video, sheet = out_dir / "preview.mp4", out_dir / "contact_sheet.png"
@@ -134,7 +171,7 @@ def render_flythrough(
     written: list[Path] = []
 
     def frames():
-        for i in range(len(cameras)):
+        for i in track(range(len(cameras)), "render frames"):
             with torch.no_grad():
                 out = render_in_bands(scene, cameras[i].to(scene.device, scene.dtype), mode="RGB+ED", background=background, backend=backend)
             rgb = out.rgb[0].cpu()
@@ -148,7 +185,8 @@ def render_flythrough(
             yield rgb
 
     try:
-        written.append(write_mp4(frames(), video, fps=fps, overwrite=overwrite))
+        with using(progress, log):
+            written.append(write_mp4(frames(), video, fps=fps, overwrite=overwrite))
         # One depth range for the whole sheet, so a colour means the same distance in every frame.
         near_far = depth_range([d for d, _ in sheet_depth], [a for _, a in sheet_depth])
         depth_images = [colorize_depth(d, a, *(near_far or (None, None))) for d, a in sheet_depth]

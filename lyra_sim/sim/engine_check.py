@@ -24,6 +24,7 @@ from lyra_sim.export.config import PhysicsCheckCfg
 from lyra_sim.export.drop_test import DropResult, Engine, drop_test
 from lyra_sim.export.physics_check import check_world
 from lyra_sim.export.usd_validation import ValidationIssue
+from lyra_sim.progress import track
 from lyra_sim.sim.stand_test import StandResult, StandTestCfg, stand_test
 
 ENGINES: tuple[Engine, ...] = ("physx", "newton")
@@ -210,7 +211,7 @@ def check_engines(path: str | Path, engines: str | tuple[Engine, ...] = DEFAULT_
         for e in asked:
             results[e] = EngineResult(e, "failed", "no spawn points")
         return check
-    for e in asked:
+    for e in track(asked, f"physics check ({len(points)} spawn points)"):
         if progress:
             note = " (a first run compiles Warp's kernels: 1-2 min)" if e == "newton" else ""
             progress(f"{e}: dropping bodies and standing the humanoid at {len(points)} spawn points{note}")

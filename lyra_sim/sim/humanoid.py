@@ -30,10 +30,13 @@ with ``python -m lyra_sim.sim.humanoid`` (a test checks the file matches this co
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+log = logging.getLogger(__name__)
 
 ASSET_PATH = Path(__file__).resolve().parent.parent / "assets" / "humanoid.usda"
 ROOT_PATH = "/Humanoid"
@@ -299,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Regenerate lyra-sim's packaged humanoid USD.")
     parser.add_argument("--out", type=Path, default=ASSET_PATH, help=f"output USDA (default: {ASSET_PATH})")
     args = parser.parse_args(argv)
-    print(write_humanoid(args.out, overwrite=True))
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    log.info("wrote %s", write_humanoid(args.out, overwrite=True))
     return 0
 
 

@@ -37,6 +37,7 @@ from torch import Tensor
 from lyra_sim.cameras import Cameras, lyra_trajectory
 from lyra_sim.cameras.trajectories import sample_distances
 from lyra_sim.errors import InvalidInputError, MissingWeightsError
+from lyra_sim.progress import report, track
 from lyra_sim.teachers.base import TeacherOutput, TeacherRequest, TrajectoryVideo
 from lyra_sim.teachers.cache3d import Cache3D, Cache3DCfg, WarpedFrames
 from lyra_sim.teachers.gen3c_sampler import Gen3CSamplerCfg, sample_gen3c
@@ -122,8 +123,9 @@ class Gen3CTeacherCfg:
     """``mean_std.pt`` of the tokenizer to normalise latents with; None: the VAE config's
     ``latents_mean``/``latents_std`` (the converter writes mean_std.pt's values there). Defaults to None."""
 
-    progress: bool = False
-    """Show a progress bar over trajectories and denoising steps. Defaults to False."""
+    progress: bool = True
+    """Report progress over trajectories and denoising steps (:mod:`lyra_sim.progress`: the CLI's
+    bars, the Python API's log). Defaults to True."""
 
 
 class Gen3CTeacher:
@@ -314,12 +316,11 @@ class Gen3CTeacher:
                 pose += [self._encode(rgb), self._encode(mask)]
             pose += [torch.zeros_like(first_latent)] * (4 - len(pose))  # missing buffer: zero latents
         with self._placed(self.transformer):
-            bar = self._progress(None, "denoising", total=self.cfg.sampler.num_steps)
+            if self.cfg.progress:
+                report("teacher denoising", 0, self.cfg.sampler.num_steps)
             x = sample_gen3c(self.transformer, first_latent, torch.cat(pose, dim=1), text[None], negative[None],
                              self.cfg.sampler, generator,
-                             progress=(lambda i, n: bar.update(1)) if bar is not None else None)
-            if bar is not None:
-                bar.close()
+                             progress=(lambda i, n: report("teacher denoising", i, n)) if self.cfg.progress else None)
         return x.to(self.device)
 
     def _encode(self, video: Tensor) -> Tensor:
@@ -358,11 +359,7 @@ class Gen3CTeacher:
             torch.cuda.empty_cache()
 
     def _progress(self, iterable, desc: str, total: int | None = None):
-        if not self.cfg.progress:
-            return iterable
-        from tqdm.auto import tqdm
-
-        return tqdm(iterable, desc=desc, total=total, leave=False)
+        return track(iterable, f"teacher {desc}", total) if self.cfg.progress else iterable
 
 
 def load_transformer(folder: Path, dtype: torch.dtype) -> torch.nn.Module:

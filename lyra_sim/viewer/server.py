@@ -26,18 +26,21 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import logging
 import math
 import signal
 import socket
-import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from lyra_sim.errors import InvalidInputError
 from lyra_sim.viewer.world import DEFAULT_MAX_SPLATS, Placement, ViewWorld, load_world
+
+log = logging.getLogger(__name__)
 
 COLLIDER_COLOR = (40, 110, 255)
 SPAWN_COLOR = (255, 215, 0)
@@ -354,13 +357,19 @@ def _let_ctrl_c_through() -> None:
 
 
 def view(path: str | Path, host: str = "127.0.0.1", port: int = 8080, time: float | None = None,
-         max_splats: int = DEFAULT_MAX_SPLATS, block: bool = True) -> WorldViewer:
+         max_splats: int = DEFAULT_MAX_SPLATS, block: bool = True,
+         say: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None) -> WorldViewer:
     """Show a world (a folder from ``lyra-sim generate``/``export``, a world from ``lyra-sim
-    world``) or a splat file in the browser; prints the URL.
+    world``) or a splat file in the browser; says the URL.
 
     Args:
         block: wait until Ctrl-C, then stop the server; False returns the running
-            :class:`WorldViewer` (stop it with ``.stop()``).
+            :class:`WorldViewer` (stop it with ``.stop()``; its URL is ``.url``).
+        say: called with the URL line once the server listens. Defaults to None: a WARNING
+            record on the ``lyra_sim.viewer.server`` logger, which Python shows on stderr even
+            where logging is not configured (a blocking call must say where to look).
+        warn: called with each note about the world and with "stopped". Defaults to None: INFO
+            records on the same logger.
 
     Raises:
         InvalidInputError: unreadable path, not a world or splat file, port in use.
@@ -373,13 +382,15 @@ def view(path: str | Path, host: str = "127.0.0.1", port: int = 8080, time: floa
     viewer = WorldViewer(world, host=host, port=port, time=time)
     if block:
         _let_ctrl_c_through()
+    say = say or log.warning
+    warn = warn or log.info
     try:  # from the moment the URL is out, Ctrl-C is the normal way to stop
-        print(f"lyra-sim view: {viewer.url}  ({world.kind} world {world.source}; Ctrl-C to stop)", flush=True)
+        say(f"lyra-sim view: {viewer.url}  ({world.kind} world {world.source}; Ctrl-C to stop)")
         for note in world.notes:
-            print(f"lyra-sim view: note: {note}", file=sys.stderr, flush=True)
+            warn(f"lyra-sim view: note: {note}")
         if block:
             viewer.wait()
     except KeyboardInterrupt:
         viewer.stop_within(5.0)
-        print("lyra-sim view: stopped", file=sys.stderr, flush=True)
+        warn("lyra-sim view: stopped")
     return viewer

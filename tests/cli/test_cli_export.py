@@ -20,7 +20,7 @@ def test_config_then_overrides_then_flags(write_yaml):
     cfg = cfg_from_args(parse("--out", "o", "--config", str(cfg_file), "--usdz", "--scale", "0.5", "--no-collider", "--half"))
     assert (cfg.usd_format, cfg.alignment.scale, cfg.collider.enabled, cfg.gaussians.half) == ("usdz", 0.5, False, True)
     cfg = cfg_from_args(parse("--out", "o", "--frame", "source"))
-    assert cfg.usd_format == "usda" and cfg.previews and not cfg.spawn.enabled  # defaults; no spawn points in the source frame
+    assert cfg.usd_format == "usdz" and cfg.previews and not cfg.spawn.enabled  # defaults; no spawn points in the source frame
 
 
 def test_bad_override_is_one_line(tmp_path, one_line_error):

@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 
-from lyra_sim.cli import COMMAND_MODULES, build_parser
+from lyra_sim.cli import COMMAND_MODULES, build_parser, parse_args
 
 
 def test_console_script_entry_point_runs():
@@ -93,7 +93,7 @@ def test_every_command_with_settings_takes_config_and_overrides_the_same_way():
             options = {opt for action in parser._actions for opt in action.option_strings}
             positional = [action.dest for action in parser._actions if not action.option_strings]
             assert "--config" in options, name
-            assert "overrides" in positional or name == "world", name  # world: key=value among SCENE_DIR...
+            assert "overrides" in positional, name
 
 
 def test_every_lyra_sim_command_in_the_readmes_parses():
@@ -112,7 +112,40 @@ def test_every_lyra_sim_command_in_the_readmes_parses():
     assert len(lines) >= 15
     for line in lines:
         argv = shlex.split(line, comments=True)[1:]
-        args = build_parser().parse_args(argv)
+        args = parse_args(build_parser(), argv)
         module = importlib.import_module(f"lyra_sim.cli.{args.command.replace('-', '_')}")
         if hasattr(module, "cfg_from_args"):
             module.cfg_from_args(args)
+
+
+OVERRIDE_COMMANDS = {  # command -> (its positional arguments, its required options)
+    "generate": ([], ["--prompt", "a room", "--out", "o"]),
+    "export": (["s.ply"], ["--out", "o"]),
+    "render": (["s.ply"], ["--out", "o"]),
+    "sdg": ([], ["--out", "o"]),
+    "eval": ([], ["--decoder", "d", "--data", "d1", "d2", "--out", "o"]),
+    "world": (["w1", "w2"], ["--out", "o"]),
+    "train": ([], ["--config", "c.yaml"]),
+    "model-info": (["c.yaml"], []),
+}
+
+
+def test_overrides_are_accepted_anywhere_on_the_line_by_every_command():
+    """Before, between and after the positional arguments and the options, one or split: every
+    command with settings gets the same overrides and the same positional arguments."""
+    parser = build_parser()
+    assert set(OVERRIDE_COMMANDS) == {n for n, p in parser.subcommands.items()
+                                      if any(a.dest == "overrides" for a in p._actions)}
+    ov = ["a.b=1", "c=[x,y]"]
+    for command, (pos, opts) in OVERRIDE_COMMANDS.items():
+        for argv in ([*ov, *pos, *opts], [*pos, *ov, *opts], [*pos, *opts, *ov], [ov[0], *pos, *opts, ov[1]],
+                     [*pos[:1], ov[0], *pos[1:], *opts, ov[1]]):
+            args = parse_args(parser, [command, *argv])
+            assert args.overrides == ov, (command, argv, args.overrides)
+            dest = {"export": "scene", "render": "scene", "world": "scenes", "model-info": "config"}.get(command)
+            value = getattr(args, dest) if dest else []
+            given = [str(x) for x in value] if isinstance(value, list) else [str(value)]
+            assert given == pos, (command, argv, given)
+    # The value of an option is never taken for an override.
+    args = parse_args(parser, ["generate", "--prompt", "light=warm", "--out", "o", "seed=3"])
+    assert (args.prompt, args.overrides) == ("light=warm", ["seed=3"])

@@ -25,6 +25,16 @@ def test_render_writes_previews(tmp_path, capsys):
     assert "--overwrite" in capsys.readouterr().err
 
 
+def test_render_shows_a_frame_bar_on_stderr_unless_quiet(tmp_path, capsys):
+    make_ply(tmp_path / "s.ply")
+    args = ["render", str(tmp_path / "s.ply"), "--frames", "3", "--width", "40", "--height", "30"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    out, err = capsys.readouterr()
+    assert "render frames" in err and "3/3" in err and "render frames" not in out
+    assert main([*args, "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
 def test_missing_scene_is_a_one_line_error(tmp_path, one_line_error):
     one_line_error(main(["render", str(tmp_path / "missing.ply"), "--out", str(tmp_path / "o")]), "missing.ply")
 
@@ -40,7 +50,7 @@ def test_config_then_overrides_then_flags(write_yaml, tmp_path):
     cfg_file = write_yaml("scene: from_config.ply\nout: cfg_out\nframes: 12\nwidth: 64\nfps: 10\nup: [0, 0, 1]\n")
     cfg = cfg_from_args(build_parser().parse_args(["render", "--config", str(cfg_file)]))
     assert (cfg.scene, cfg.out, cfg.frames, cfg.width, cfg.fps, tuple(cfg.up)) == ("from_config.ply", "cfg_out", 12, 64, 10, (0, 0, 1))
-    assert (cfg.height, cfg.trajectory, cfg.background, cfg.write_frames) == (384, "auto", (1.0, 1.0, 1.0), True)
+    assert (cfg.height, cfg.trajectory, cfg.background, cfg.write_frames) == (384, "orbit", (1.0, 1.0, 1.0), True)
     # Overrides (right after SCENE, or in its place) win over the file; flags given win over both.
     cfg = cfg_from_args(build_parser().parse_args(["render", "s.ply", "frames=20", "fps=30", "--config", str(cfg_file)]))
     assert (cfg.scene, cfg.frames, cfg.fps, cfg.width) == ("s.ply", 20, 30, 64)
@@ -52,7 +62,7 @@ def test_config_then_overrides_then_flags(write_yaml, tmp_path):
     # No config: the flags' documented defaults.
     cfg = cfg_from_args(build_parser().parse_args(["render", "s.ply", "--out", "o"]))
     assert (cfg.frames, cfg.width, cfg.height, cfg.fov, cfg.movement, cfg.fps, cfg.device) == (60, 512, 384, 60.0, 1.0, 24, "auto")
-    assert tuple(cfg.up) == (0.0, -1.0, 0.0) and cfg.trajectory == "auto"
+    assert tuple(cfg.up) == (0.0, -1.0, 0.0) and cfg.trajectory == "orbit"
 
 
 def test_render_from_a_config_file(write_yaml, tmp_path):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from lyra_sim.cli.shared import load_command_cfg, progress_bar, set_fields, split_overrides
+from lyra_sim.cli.shared import load_command_cfg, progress_bar, progress_display, set_fields, split_overrides
 
 
 @dataclass
@@ -42,3 +42,25 @@ def test_progress_bar_counts_and_can_be_quiet():
         with progress_bar("test", 3, quiet=quiet) as advance:
             for _ in range(3):
                 advance()
+
+
+def test_progress_display_draws_one_bar_per_stage_on_stderr_and_nothing_when_quiet(capsys):
+    """Not a terminal here, so rich draws the bars once when the display closes: each stage
+    with its final count, on stderr (stdout stays for --json and summaries)."""
+    with progress_display() as progress:
+        for done in range(4):
+            progress("depth views", done, 3)
+        progress("spawn search", 0, 1)
+        progress("spawn search", 1, 1)
+        progress("depth views", 0, 2)  # a stage that runs again starts a fresh count
+        progress("depth views", 2, 2)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "depth views" in err and "2/2" in err and "spawn search" in err and "1/1" in err
+    with progress_display(quiet=True) as progress:
+        progress("depth views", 0, 3)
+        progress("depth views", 3, 3)
+    assert capsys.readouterr() == ("", "")
+    with pytest.raises(ValueError), progress_display():  # failed before any stage: not even an empty line
+        raise ValueError
+    assert capsys.readouterr() == ("", "")

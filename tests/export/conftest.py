@@ -47,9 +47,10 @@ def room_scene(room_output):
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory, room_output, room_views, room_scene):
-    """One exported world (teacher depth, metric teacher frame), shared by read-only tests."""
+    """One exported world (teacher depth, metric teacher frame), shared by read-only tests; in
+    the layered form (``usd_format="usda"``, not the default usdz), whose layers they read and edit."""
     out = tmp_path_factory.mktemp("world")
-    cfg = ExportCfg()
+    cfg = ExportCfg(usd_format="usda")
     cfg.collider.resolution = 96
     result = export_scene(room_scene, out, cfg, depth_views=room_views, source=SourceFrame.from_teacher(room_output, "room"))
     return out, result

@@ -95,7 +95,7 @@ def blob(n: int = 800, seed: int = 0) -> GaussianScene:
 def test_a_floor_fit_on_a_sliver_of_points_is_reported_uncertain(tmp_path, capsys):
     path = write_ply(blob(), tmp_path / "blob.ply")
     assert main(["export", str(path), *FAST, "--out", str(tmp_path / "w"), "--quiet", "--no-previews"]) == 0
-    assert (tmp_path / "w/scene.usda").is_file()  # the world is still written
+    assert (tmp_path / "w/scene.usdz").is_file()  # the world is still written
     frame = json.loads((tmp_path / "w/report.json").read_text())["frame"]
     assert frame["status"] == "uncertain" and frame["source"] == "floor fit"
     (doubt,) = frame["uncertain"]

@@ -123,12 +123,13 @@ def test_source_frame_keeps_the_input_frame(tmp_path, room_scene, room_views):
     cfg.alignment.frame = "source"
     cfg.spawn.enabled = False
     result = export_scene(room_scene, tmp_path, cfg, room_views)
-    stage = Usd.Stage.Open(str(tmp_path / "scene.usda"))
+    assert result.files["usd"] == tmp_path / "scene.usdz"  # the default layout: one package, as generate writes
+    stage = Usd.Stage.Open(str(tmp_path / "scene.usdz"))
     assert UsdGeom.GetStageUpAxis(stage) == "Y"
     assert not stage.GetPrimAtPath("/World/PhysicsScene") and not stage.GetPrimAtPath("/World/SpawnPoints")
     assert torch.equal(result.alignment.sim_from_scene, torch.eye(4, dtype=torch.float64))
     assert result.report["scale"]["source"] == "none"
-    torch.testing.assert_close(read_usd_gaussians(tmp_path / "scene.usda", frame="world").means, room_scene.means)
+    torch.testing.assert_close(read_usd_gaussians(tmp_path / "scene.usdz", frame="world").means, room_scene.means)
 
 
 def test_bad_inputs_give_clear_errors_and_leave_no_files(tmp_path, room_scene, room_views):
@@ -169,7 +170,7 @@ def test_a_failure_midway_removes_what_was_written(tmp_path, room_scene, room_vi
     monkeypatch.setattr(scene_mod, "write_glb", broken)
     with pytest.raises(OSError, match="disk full"):
         export_scene(room_scene, tmp_path, quick_cfg(previews=False), room_views)
-    assert list(tmp_path.iterdir()) == []  # scene.usda, gaussians.usdc and collider.obj were rolled back
+    assert list(tmp_path.iterdir()) == []  # scene.usdz and collider.obj were rolled back
 
 
 def test_nurec_round_trip_and_layout(tmp_path, room_scene):
@@ -221,11 +222,11 @@ def test_cli_export_and_check(tmp_path, room_scene):
     small = ["collider.render_width=48", "collider.render_height=32", "collider.views_per_trajectory=2", "collider.resolution=64"]
     args = ["export", str(tmp_path / "room.ply"), *small, "--out", str(out), "--no-previews", "--quiet", "--max-triangles", "20000"]
     assert main(args) == 0
-    assert (out / "scene.usda").exists() and (out / "collider.obj").exists() and (out / "report.json").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["collider.glb", "collider.obj", "report.json", "scene.usdz"]
     report = json.loads((out / "report.json").read_text())
     assert report["scale"]["source"] == "camera_height" and report["collider"]["depth_source"] == "rendered"
     assert main(args) == 2  # exists: refused without --overwrite
-    assert main(["check", str(out / "scene.usda"), "--no-drop"]) == 0
+    assert main(["check", str(out / "scene.usdz"), "--no-drop"]) == 0
     assert main(["check", str(tmp_path / "missing.usda")]) == 2
     assert main(["export", str(tmp_path / "room.ply"), "colider.resolution=3", "--out", str(out)]) == 2  # typo: clear error
 

@@ -340,6 +340,8 @@ def test_export_of_generates_ply_gives_generates_world(tmp_path):
     assert main(["export", str(tmp_path / "gen/scene.ply"), "collider.resolution=128", "--out", str(out),
                  "--quiet", "--no-previews"]) == 0
     again = json.loads((out / "report.json").read_text())
+    # One default USD layout: both commands write one scene.usdz and no layer files beside it.
+    assert [p.name for p in out.glob("*.usd*")] == [p.name for p in (tmp_path / "gen").glob("*.usd*")] == ["scene.usdz"]
     assert again["frame"]["source"] == "ply comments" and again["frame"]["status"] == "ok"
     assert again["frame"]["recorded_frame"]["cameras"] == "camera_paths.json (18 views)"
     a, b = np.array(gen["frame"]["sim_from_scene"]), np.array(again["frame"]["sim_from_scene"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
@@ -119,6 +121,31 @@ def test_preview_cameras_choose_spiral_for_camera_frame_scenes_and_orbit_otherwi
         preview_cameras(front, "sideways")
     with pytest.raises(InvalidInputError):
         preview_cameras(GaussianScene.empty(), "auto")
+
+
+def test_default_orbit_circles_the_content_and_keeps_all_of_it_in_view():
+    """The default path: a full circle, and every opaque Gaussian of the content (a faint haze far
+    away does not count) projects inside every frame, for landscape and portrait images."""
+    content = small_scene(z=-5.0)
+    haze = GaussianScene(torch.randn(40, 3) * 50, content.quats[:40], content.scales[:40],
+                         torch.full((40,), 0.02), content.sh[:40])
+    scene = GaussianScene.merge([content, haze])
+    for width, height in ((64, 48), (48, 96)):
+        cams = preview_cameras(scene, num_frames=12, width=width, height=height)
+        centre = content.bounds(quantile=0.02).mean(0)
+        offsets = cams.centers - centre
+        angles = torch.atan2(offsets[:, 2], offsets[:, 0])
+        turned = np.diff(np.unwrap(angles.numpy()))
+        assert abs(float(turned.sum())) > 1.8 * math.pi  # a (nearly) full circle: it moves
+        pts = torch.cat([content.means, torch.ones(len(content), 1)], 1)
+        cam = (torch.linalg.inv(cams.c2w.double()) @ pts.double().T)[:, :3]  # [F, 3, N] camera frame
+        z = cam[:, 2]
+        u = cams.K[:, 0, 0, None] * cam[:, 0] / z + cams.K[:, 0, 2, None]
+        v = cams.K[:, 1, 1, None] * cam[:, 1] / z + cams.K[:, 1, 2, None]
+        inside = (z > 0) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+        assert float(inside.float().mean(1).min()) >= 0.98, inside.float().mean(1)
+        # The content fills a fair part of the frame: the orbit is not needlessly far away.
+        assert float((u.amax(1) - u.amin(1)).max()) > 0.3 * width
 
 
 def test_render_flythrough_writes_frames_video_and_sheet(tmp_path):

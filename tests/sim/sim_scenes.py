@@ -10,10 +10,12 @@ from export_scenes import pixel_gaussians, ramp, room, write_terrain_scene
 from lyra_sim.export import CollisionProxy, ExportCfg, SourceFrame, SpawnCfg, depth_views_from_teacher, export_scene, find_spawn_points
 
 
-def export_room(out: Path, prompt: str, seed: int, collider: bool = True, spawn=None) -> Path:
-    """Export the procedural room of ``prompt``/``seed`` to ``out`` (small and quick)."""
+def export_room(out: Path, prompt: str, seed: int, collider: bool = True, spawn=None, usd_format: str = "usda") -> Path:
+    """Export the procedural room of ``prompt``/``seed`` to ``out`` (small and quick); in the
+    layered form by default (``scene.usda`` + ``gaussians.usdc``), whose layers the sim tests
+    open and edit, where ``lyra-sim export`` writes one ``scene.usdz``."""
     output = room(prompt=prompt, seed=seed)
-    cfg = ExportCfg()
+    cfg = ExportCfg(usd_format=usd_format)
     if spawn is not None:
         cfg.spawn = spawn
     cfg.collider.resolution = 96

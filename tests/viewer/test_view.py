@@ -131,7 +131,7 @@ def test_camera_paths_round_trip_into_the_sim_frame(tmp_path):
 def exported(tmp_path_factory) -> Path:
     from sim_scenes import export_room
 
-    return export_room(tmp_path_factory.mktemp("room"), "a living room", 0)
+    return export_room(tmp_path_factory.mktemp("room"), "a living room", 0, usd_format="usdz")  # export's default
 
 
 def test_exported_scene_splats_line_up_with_its_collider(exported):
@@ -143,8 +143,8 @@ def test_exported_scene_splats_line_up_with_its_collider(exported):
     lo, hi = v.min(0) - 0.3, v.max(0) + 0.3
     inside = ((s.centers >= lo) & (s.centers <= hi)).all(1).mean()
     assert inside > 0.9, f"only {inside:.0%} of the Gaussians lie within the collider's box"
-    # The scene file itself (scene.usda) is accepted too.
-    assert len(load_world(exported / "scene.usda").scenes[0].load_splats(0)) == len(s)
+    # The scene file itself (scene.usdz) is accepted too.
+    assert len(load_world(exported / "scene.usdz").scenes[0].load_splats(0)) == len(s)
 
 
 def test_composed_world_places_scenes_and_robots_and_redraws(exported, tmp_path):

@@ -19,9 +19,10 @@ import torch
 from torch import Tensor
 
 from lyra_sim.cameras import Cameras, intrinsics_matrix, look_at, lyra_trajectory
-from lyra_sim.cameras.trajectories import sample_distances, trajectory_positions
 from lyra_sim.cameras.rays import camera_rays
+from lyra_sim.cameras.trajectories import sample_distances, trajectory_positions
 from lyra_sim.errors import InvalidInputError
+from lyra_sim.progress import track
 from lyra_sim.teachers.base import TeacherOutput, TeacherRequest, TrajectoryVideo
 from lyra_sim.teachers.procedural.generators import generate_description
 from lyra_sim.teachers.procedural.mesh import scene_mesh, transform_mesh
@@ -87,7 +88,7 @@ class ProceduralTeacher:
         plan = [(name, cams, False) for name, cams in trajs.items()]
         if request.dynamic:
             plan += [(f"{name}_flipped", cams, True) for name, cams in trajs.items()]
-        for name, cams, flipped in plan:
+        for name, cams, flipped in track(plan, "teacher trajectories"):
             if flipped:
                 cams = Cameras(cams.c2w.flip(0), cams.K.flip(0), cams.width, cams.height)
             frames, depth, mask = self.render(desc, packed, materials, cams, world_from_scene)
@@ -129,7 +130,7 @@ class ProceduralTeacher:
         forward = world_cams.c2w[:, :3, 2]
         frames = torch.empty(T, 3, H, W)
         depth = torch.empty(T, H, W)
-        for i in range(T):
+        for i in track(range(T), "teacher frames"):
             o, d = origins[i].reshape(-1, 3), dirs[i].reshape(-1, 3)
             scene = packed[i if len(packed) > 1 else 0]
             hits = cast_rays(scene, o, d)
