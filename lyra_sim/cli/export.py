@@ -27,6 +27,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     e.add_argument("--camera-height", type=float, default=None,
                    help="height of the input camera above the floor in metres; fixes the scale (default: 1.6 unless --scale)")
     e.add_argument("--scale", type=float, default=None, help="metres per scene unit, when the camera height is unknown")
+    e.add_argument("--cameras", type=Path, default=None, metavar="PATH",
+                   help="the capture's camera poses (nerfstudio transforms.json, COLMAP images.txt/cameras.txt or their "
+                        "folder, Lyra pose .npz): they give the up axis, the camera height (so the scale with "
+                        "--camera-height) and the fusion views")
     e.add_argument("--frame", choices=["sim", "source"], default=None,
                    help="sim: Z up, metres, floor at z=0 (default); source: keep the input frame (plain conversion)")
     e.add_argument("--up", choices=["auto", "+x", "-x", "+y", "-y", "+z", "-z"], default=None,
@@ -58,7 +62,8 @@ def cfg_from_args(args: argparse.Namespace):
     cfg = load_command_cfg(load_export_cfg, args, {
         "usd_format": "usdz" if args.usdz else args.format, "device": args.device,
         "alignment.frame": args.frame, "alignment.up_hint": args.up, "alignment.camera_height": args.camera_height,
-        "alignment.scale": args.scale, "collider.voxel_size": args.voxel_size, "collider.max_triangles": args.max_triangles,
+        "alignment.scale": args.scale, "alignment.cameras": None if args.cameras is None else str(args.cameras),
+        "collider.voxel_size": args.voxel_size, "collider.max_triangles": args.max_triangles,
         "collider.enabled": False if args.no_collider else None, "gaussians.half": True if args.half else None,
         "nurec": True if args.nurec else None, "previews": False if args.no_previews else None,
         "overwrite": True if args.overwrite else None})

@@ -180,6 +180,20 @@ class AlignmentCfg:
     room's floor holds 10-30 % of its surface; a blob of Gaussians with no support plane, well
     under 1 %. Defaults to 0.05."""
 
+    min_confidence: float = 0.5
+    """Each of the frame's confidences (``report.json`` ``frame.confidence``: up axis, floor,
+    scale; 0..1 with the evidence named, :mod:`lyra_sim.export.orientation`) below this makes
+    ``frame.status`` "uncertain", and ``lyra-sim export`` names the flag that fixes it on
+    stderr. A floor fit at ``min_floor_inlier_fraction`` scores 0.5; an assumed camera height,
+    0.25. Defaults to 0.5."""
+
+    cameras: str | None = None
+    """Camera poses of the capture (``--cameras``): a nerfstudio ``transforms.json``, COLMAP
+    text ``images.txt``/``cameras.txt`` or their folder, or a Lyra pose ``.npz``
+    (:mod:`lyra_sim.cameras.readers`), in the splat's frame. They give the up axis, the camera
+    height above the floor (so the scale with ``camera_height``) and the fusion views, and win
+    over the file's frame record. None: no poses. Defaults to None."""
+
     use_recorded_frame: bool = True
     """When the scene file records the sim frame it was made in (the PLY ``generate`` writes:
     :mod:`lyra_sim.export.frame_record`), use it instead of fitting the floor, so a re-export

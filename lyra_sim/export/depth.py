@@ -33,6 +33,7 @@ from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES
 from lyra_sim.errors import ExportError, InvalidInputError
 from lyra_sim.export.config import ColliderCfg
 from lyra_sim.export.frame_record import FrameRecord, read_source_record
+from lyra_sim.export.orientation import UpPrior, convention_prior
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.render.bands import render_in_bands
 
@@ -119,6 +120,9 @@ class SourceFrame:
         name: a label for reports.
         recorded: the sim frame the scene file itself records (``generate``'s ``scene.ply``,
             :mod:`lyra_sim.export.frame_record`); used unless the user asks for another frame.
+        prior: the up convention of the file's writer (:func:`~lyra_sim.export.orientation.convention_prior`).
+        cameras_evidence: set when ``cameras`` are the capture's own poses (``--cameras``): the
+            file and count, for the report; ``input_camera`` is then the first of them.
     """
 
     world_from_scene: Tensor | None = None
@@ -127,6 +131,8 @@ class SourceFrame:
     cameras: Cameras | None = None
     name: str = "scene"
     recorded: FrameRecord | None = None
+    prior: UpPrior | None = None
+    cameras_evidence: str | None = None
 
     @classmethod
     def from_teacher(cls, output, name: str = "scene") -> SourceFrame:
@@ -140,7 +146,24 @@ class SourceFrame:
         input camera, and the views of a ``camera_paths.json`` beside it
         (:mod:`lyra_sim.export.frame_record`); a file without a record gives a bare SourceFrame."""
         record, cams, input_camera = read_source_record(path)
-        return cls(input_camera=input_camera, cameras=cams, name=name or Path(path).stem, recorded=record)
+        return cls(input_camera=input_camera, cameras=cams, name=name or Path(path).stem, recorded=record,
+                   prior=convention_prior(path))
+
+    def with_capture_cameras(self, path: str | Path) -> SourceFrame:
+        """This frame with the capture's camera poses read from ``path``
+        (:func:`lyra_sim.cameras.readers.read_capture_cameras`): they become the views, the
+        input camera (the first) and the up evidence.
+
+        Raises:
+            CameraFileError: a file that cannot be read (one line naming it).
+        """
+        from dataclasses import replace
+
+        from lyra_sim.cameras.readers import read_capture_cameras
+
+        cams = read_capture_cameras(path)
+        return replace(self, cameras=cams, input_camera=cams.c2w[0].double(),
+                       cameras_evidence=f"{Path(path).name} ({len(cams)} views)")
 
 
 def depth_views_from_teacher(output) -> DepthViews:

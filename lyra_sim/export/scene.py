@@ -174,7 +174,7 @@ def export_scene(
         planned.append("scene.nurec.usdz")
     outputs.check(planned)
 
-    source = _resolve_source(scene, source)
+    source = _resolve_source(scene, source, cfg)
     try:
         # ---------------------------------------------------------------- depth and collider
         proxy_scene, stats, views, floor_surface = None, None, None, None
@@ -286,9 +286,12 @@ def export_scene(
     return ExportResult(files, report, alignment, proxy, spawn, moving)
 
 
-def _resolve_source(scene: GaussianScene, source: SourceFrame | None) -> SourceFrame:
-    """Fill in the input camera by Lyra's convention when the scene lies in front of the origin."""
+def _resolve_source(scene: GaussianScene, source: SourceFrame | None, cfg: ExportCfg) -> SourceFrame:
+    """Read the capture's cameras (``alignment.cameras``); else fill in the input camera by
+    Lyra's convention when the scene lies in front of the origin."""
     source = source or SourceFrame()
+    if cfg.alignment.cameras is not None and source.cameras_evidence is None and cfg.alignment.frame == "sim":
+        source = source.with_capture_cameras(cfg.alignment.cameras)
     if source.input_camera is None and source.cameras is None and in_front_of_origin(scene.detach().to("cpu")) >= 0.5:
         source = replace(source, input_camera=torch.eye(4))
     return source
