@@ -76,7 +76,12 @@ def test_a_ply_without_the_record_exports_as_before(tmp_path, room_scene):
     path = write_ply(room_scene, tmp_path / "room.ply")
     assert main(["export", str(path), *FAST, "--out", str(tmp_path / "cli"), "--quiet", "--no-previews"]) == 0
     frame = json.loads((tmp_path / "cli/report.json").read_text())["frame"]
-    assert frame["source"] == "floor fit" and frame["recorded_frame"] is None and frame["status"] == "ok"
+    assert frame["source"] == "floor fit" and frame["recorded_frame"] is None
+    # Up and floor are sure (a room's floor, the input camera's convention agreeing); the scale
+    # rests on an assumed 1.6 m camera height, and the report says so.
+    assert frame["confidence"]["up"]["value"] > 0.6 and frame["confidence"]["floor"]["value"] > 0.5
+    assert frame["status"] == "uncertain" and [d["what"] for d in frame["uncertain"]] == ["scale"]
+    assert "--camera-height" in frame["uncertain"][0]["flags"]
     cfg = load_export_cfg(None, FAST)
     assert isinstance(cfg, ExportCfg)
     cfg.previews = False
@@ -93,14 +98,17 @@ def blob(n: int = 800, seed: int = 0) -> GaussianScene:
 
 
 def test_a_floor_fit_on_a_sliver_of_points_is_reported_uncertain(tmp_path, capsys):
+    """No plane holds 5 % of a blob: it is stood on its lowest points as an object, and up,
+    floor and scale are all reported uncertain with the flags that fix them."""
     path = write_ply(blob(), tmp_path / "blob.ply")
     assert main(["export", str(path), *FAST, "--out", str(tmp_path / "w"), "--quiet", "--no-previews"]) == 0
     assert (tmp_path / "w/scene.usda").is_file()  # the world is still written
     frame = json.loads((tmp_path / "w/report.json").read_text())["frame"]
-    assert frame["status"] == "uncertain" and frame["source"] == "floor fit"
-    (doubt,) = frame["uncertain"]
-    assert doubt["what"] == "floor" and doubt["inlier_fraction"] < 0.05 == doubt["threshold"]
-    assert doubt["inlier_fraction"] == frame["floor_inlier_fraction"] and "--up" in doubt["flags"]
+    assert frame["status"] == "uncertain" and frame["capture"] == "object"
+    doubts = {d["what"]: d for d in frame["uncertain"]}
+    assert doubts["floor"]["confidence"] < 0.5 == doubts["floor"]["threshold"] and frame["floor_inlier_fraction"] < 0.05
+    assert "--up" in doubts["floor"]["flags"] and "--scale" in doubts["scale"]["flags"]
+    assert all(frame["confidence"][d]["value"] == doubts[d]["confidence"] for d in doubts)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "uncertain" in err[0] and "--up" in err[0] and "--scale" in err[0]
 

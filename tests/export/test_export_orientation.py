@@ -14,6 +14,7 @@ from lyra_sim.export import ExportCfg, SourceFrame, export_scene
 from lyra_sim.export.orientation import DEFAULT_PRIOR, UpPrior, capture_up, convention_prior, object_up
 from lyra_sim.gaussians import GaussianScene, write_ply
 from lyra_sim.gaussians.quaternions import rotmat_to_quat
+from lyra_sim.io.schemas import schema_errors
 
 # The sim frame is Z up; each convention's rotation takes a Z-up world into the file's frame.
 CONVENTIONS = {
@@ -111,6 +112,7 @@ def test_a_room_comes_out_right_side_up_in_every_convention(tmp_path, convention
     # No camera, no --scale: the scale is a guess, which the report says and the flags fix.
     assert frame["status"] == "uncertain" and [d["what"] for d in frame["uncertain"]] == ["scale"]
     assert set(frame["uncertain"][0]["flags"]) == {"--camera-height", "--scale", "--cameras"}
+    assert schema_errors(json.loads(json.dumps(result.report, default=str)), "report") == []
 
 
 def test_the_prior_breaks_a_tie_between_floor_and_ceiling(tmp_path):
@@ -145,6 +147,7 @@ def test_a_standing_object_with_no_floor_comes_out_standing(tmp_path, tilt):
     doubts = {d["what"]: d for d in frame["uncertain"]}
     assert set(doubts) == {"floor", "scale"} and doubts["floor"]["capture"] == "object"
     assert "--cameras" in doubts["floor"]["flags"] and "--scale" in doubts["scale"]["flags"]
+    assert schema_errors(json.loads((tmp_path / "w/report.json").read_text()), "report") == []
 
 
 def test_convention_prior_read_from_the_file(tmp_path):
