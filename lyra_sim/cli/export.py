@@ -72,6 +72,13 @@ def cfg_from_args(args: argparse.Namespace):
     return cfg
 
 
+def collider_set_by_user(args: argparse.Namespace) -> bool:
+    """Whether the command line sets any collider field (a flag, a ``collider.*`` override, or a
+    config file, which may)."""
+    return (args.voxel_size is not None or args.max_triangles is not None or args.config is not None
+            or any(str(o).split("=", 1)[0].strip().startswith("collider.") for o in args.overrides))
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``lyra-sim export`` with the parsed ``args``; returns the exit code."""
     from lyra_sim.export import export_scene, format_report
@@ -85,8 +92,25 @@ def run(args: argparse.Namespace) -> int:
         parse_engines(args.engine)  # a typo fails before any work
     t0 = time.perf_counter()
     scene = read_gaussians(args.scene)
-    # generate's scene.ply records the frame it was made in; export reuses it (flags win).
-    result = export_scene(scene, args.out, cfg, source=SourceFrame.from_file(args.scene, Path(args.scene).stem))
+    # generate's scene.ply records the frame it was made in, and how it fused its collider;
+    # export reuses both (flags and collider settings given win).
+    source = SourceFrame.from_file(args.scene, Path(args.scene).stem)
+    applied = None
+    if source.recorded is not None and not collider_set_by_user(args):
+        from lyra_sim.export.frame_record import recorded_collider_settings
+
+        applied = recorded_collider_settings(cfg, source.recorded)
+    result = export_scene(scene, args.out, cfg, source=source)
+    rec = result.report["frame"].get("recorded_frame")
+    if applied and rec:
+        rec["collider_settings_used"] = applied
+        depth = (rec.get("collider") or {}).get("depth")
+        if depth not in (None, "rendered"):
+            rec["collider_note"] = (f"generate fused its collider from {depth} depth, which the file does not carry; this "
+                                    "export rendered the Gaussians' own depth, so the collider and spawn points may differ")
+        from lyra_sim.export.report import write_report_json
+
+        write_report_json(result.report, result.files["report_json"], overwrite=True)
     if args.check:
         from lyra_sim.export.report import write_report_json
         from lyra_sim.sim.engine_check import check_engines

@@ -365,12 +365,14 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
 
     if use_record:
         m = torch.from_numpy(np.array(recorded.sim_from_scene, dtype=np.float64))
+        cam_h = _height_in(m, cam, recorded.metres_per_unit, cam_h)
         conf = {k: orientation.Confidence(0.95, ["record"], "the frame generate recorded in the file") for k in _WHAT}
         return Alignment(m, recorded.metres_per_unit, recorded.scale_source, floor, hint, tilt, cam_h, "recorded",
                          recorded=record_info, confidence=_dicts(conf), min_confidence=cfg.min_confidence)
     if cfg.use_teacher_frame and source is not None and source.world_from_scene is not None:
         m = torch.as_tensor(source.world_from_scene, dtype=torch.float64).cpu().clone()
         s = float(torch.linalg.det(m[:3, :3]) ** (1 / 3))
+        cam_h = _height_in(m, cam, s, cam_h)
         conf = {k: orientation.Confidence(0.95, ["teacher"], "the metric teacher's world frame") for k in _WHAT}
         return Alignment(m, s, "teacher", floor, hint, tilt, cam_h, "teacher", recorded=record_info,
                          confidence=_dicts(conf), min_confidence=cfg.min_confidence)
@@ -456,6 +458,14 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
 
 
 _WHAT = ("up", "floor", "scale")
+
+
+def _height_in(m: torch.Tensor, cam, scale: float, fallback: float | None) -> float | None:
+    """The input camera's height above the floor (z = 0) of a known sim frame ``m``, in scene
+    units: the frame's own floor, not the report-only floor fit beside it."""
+    if cam is None:
+        return fallback
+    return float((m[2, :3].numpy() @ cam[:3, 3] + float(m[2, 3])) / scale)
 
 
 def _dicts(conf: dict) -> dict:

@@ -62,7 +62,8 @@ def build_report(scene, cfg, alignment, proxy, stats: ColliderStats | None, view
         report["collider"] = {
             "triangles": proxy.num_triangles, "vertices": len(proxy.vertices), "watertight": proxy.is_watertight,
             "area_m2": proxy.area, "approximation": cfg.collider.approximation, "depth_source": views.source,
-            "views": stats.views, "voxel_size_m": stats.voxel_size * s, "grid": stats.grid,
+            "views": stats.views, "voxel_size_m": stats.voxel_size * s,
+            "voxel_size_scene_units": stats.voxel_size, "grid": stats.grid,
             "marching_cubes_triangles": stats.marching_cubes_triangles,
             "floater_triangles_removed": stats.floater_triangles_removed,
             "small_component_triangles_removed": stats.small_component_triangles_removed,
