@@ -21,11 +21,14 @@ metres, floor at z = 0); ``metres_per_unit`` is ``s``. :func:`read_frame_record`
 :meth:`SourceFrame.from_file <lyra_sim.export.depth.SourceFrame.from_file>` gives ``export`` a
 source frame that holds it, with the cameras of ``camera_paths.json`` when that file lies beside the PLY (what
 ``generate`` writes: the teacher's camera paths in the sim frame), so the collider is fused from
-the same views as ``generate``'s. The ``collider`` line carries what else decides that collider
-(and so the spawn points found on it): the TSDF voxel in scene units and the depth render size,
-which ``generate`` sets apart from ``export``'s defaults (:func:`recorded_collider_settings`). :func:`lyra_sim.export.alignment.estimate_alignment` uses it unless the user asked
-for another frame (``--up``, ``--scale``, ``--camera-height`` or their ``alignment.*`` config
-fields, or ``alignment.use_recorded_frame=false``).
+the same views as ``generate``'s. :func:`lyra_sim.export.alignment.estimate_alignment` uses it
+unless the user asked for another frame (``--up``, ``--scale``, ``--camera-height``,
+``--cameras`` or their ``alignment.*`` config fields, or ``alignment.use_recorded_frame=false``).
+
+The ``collider`` line carries what else decides that collider (and so the spawn points found on
+it): the TSDF voxel in scene units and the depth render size, which ``generate`` sets apart from
+``export``'s defaults; ``lyra-sim export`` applies them when the user sets no collider field
+(:func:`recorded_collider_settings`).
 """
 
 from __future__ import annotations
