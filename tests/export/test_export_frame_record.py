@@ -117,3 +117,40 @@ def test_a_room_floor_is_trusted(world):
     """The shared room world (teacher frame) and a floor fit on the room itself are both "ok"."""
     _, result = world
     assert result.report["frame"]["status"] == "ok" and result.report["floor"]["inlier_fraction"] > 0.05
+
+
+def test_collider_settings_round_trip_and_apply_only_when_the_user_set_none(tmp_path, room_scene):
+    from lyra_sim.cli import build_parser
+    from lyra_sim.cli.export import cfg_from_args, collider_set_by_user
+    from lyra_sim.export.frame_record import recorded_collider_settings
+
+    collider = {"voxel_size": 0.024832013249397277, "render_width": 160, "render_height": 96, "max_triangles": 150000,
+                "depth": "teacher"}
+    path = write_ply(room_scene[:50], tmp_path / "r.ply", comments=frame_comments(np.eye(4), "teacher", None, collider))
+    rec = read_frame_record(path)
+    assert rec.collider == collider  # floats repr'd exactly
+    damaged = parse_frame_record(["lyra_sim sim_from_scene " + " ".join(map(str, np.eye(4).ravel())),
+                                  "lyra_sim collider voxel_size nan render_width x max_triangles 7 bogus 3"])
+    assert damaged.collider == {"max_triangles": 7}  # bad values are left out, the rest kept
+    parser = build_parser()
+    plain = parser.parse_args(["export", str(path), "--out", str(tmp_path / "o")])
+    cfg = cfg_from_args(plain)
+    assert not collider_set_by_user(plain)
+    assert recorded_collider_settings(cfg, rec) == {k: v for k, v in collider.items() if k != "depth"}
+    assert cfg.collider.voxel_size == collider["voxel_size"] and cfg.collider.render_height == 96
+    for given in (["collider.resolution=64"], ["--voxel-size", "0.1"], ["--max-triangles", "9"]):
+        args = parser.parse_args(["export", str(path), *given, "--out", str(tmp_path / "o")])
+        assert collider_set_by_user(args), given
+    off = cfg_from_args(parser.parse_args(["export", str(path), "alignment.use_recorded_frame=false", "--out", "o"]))
+    assert recorded_collider_settings(off, rec) is None
+
+
+def test_a_teacher_depth_collider_is_named_as_not_redone(tmp_path, room_scene, room_output):
+    """The record says generate fused teacher depth, which the file does not carry: the export
+    says its collider (and spawn points) may differ."""
+    m = room_output.world_from_scene.double().numpy()
+    path = write_ply(room_scene, tmp_path / "t.ply", comments=frame_comments(
+        m, "teacher", np.eye(4), {"voxel_size": 0.08, "render_width": 64, "render_height": 48, "depth": "teacher"}))
+    assert main(["export", str(path), "--no-collider", "--out", str(tmp_path / "w"), "--quiet", "--no-previews"]) == 0
+    rec = json.loads((tmp_path / "w/report.json").read_text())["frame"]["recorded_frame"]
+    assert rec["collider_settings_used"]["voxel_size"] == 0.08 and "teacher depth" in rec["collider_note"]
