@@ -319,9 +319,12 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
         record_info = {**recorded.to_dict(), "used": use_record}
         if ignored:
             record_info["ignored_because"] = ignored
-    prior = (source.prior if source is not None and source.prior is not None else orientation.DEFAULT_PRIOR)
+    prior = source.prior if source is not None and source.prior is not None else None
     capture = source is not None and source.cameras_evidence is not None and source.cameras is not None
     hint = up_hint(cfg, source, proxy)
+    if prior is None:  # no file, or one that tells nothing: the old rule, the geometry's thinnest axis
+        prior = orientation.UpPrior(hint, orientation.GEOMETRY_PRIOR_CONFIDENCE,
+                                    "no convention known: the geometry's thinnest axis (scenes are wider than tall)")
     if use_record and cfg.up_hint == "auto":
         hint = np.asarray(recorded.sim_from_scene[2, :3], float)  # the recorded up, in the scene frame
         hint = hint / np.linalg.norm(hint)

@@ -15,8 +15,8 @@ Evidence, strongest first (each named as in ``report.json``'s ``frame.confidence
 - ``"record"`` (the PLY ``generate`` wrote records its frame), ``"teacher"`` (a metric
   teacher's frame) and ``"user"`` (``--up``, ``--camera-height``, ``--scale``).
 
-Without cameras, :func:`search_up` scores every coordinate axis and principal axis of the
-surface as a floor normal (support within a thin band minus what lies below it), the prior
+Without cameras, :func:`search_up` scores every dominant surface orientation, coordinate axis
+and principal axis of the surface as a floor normal (support within a thin band minus what lies below it), the prior
 breaking near-ties. A capture with no plane holding ``min_floor_inlier_fraction`` of the
 surface is an object (a person, a car, a statue): it stands on a ground plane under its
 lowest points, its up the principal axis nearest the prior (:func:`object_up`), so a standing
@@ -68,34 +68,38 @@ class Confidence:
                 "detail": self.detail}
 
 
-DEFAULT_PRIOR = UpPrior(np.array([0.0, -1.0, 0.0]), 0.3, "no convention known: COLMAP's -Y up assumed")
+GEOMETRY_PRIOR_CONFIDENCE = 0.3
+"""The prior's confidence when no convention is known and the geometry's thinnest axis stands in
+(scenes are wider than tall; an object's thinnest axis is not its up: see :func:`object_up`)."""
 _AXIS_WORD = re.compile(r"\bup[_ -]?axis\s*[:=]?\s*([+-]?)([xyz])\b", re.IGNORECASE)
 _COLMAP_WRITERS = ("gsplat", "nerfstudio", "splatfacto", "inria", "3dgs", "gaussian-splatting", "colmap", "postshot",
                    "lyra_sim", "3dgrut")
 
 
-def convention_prior(path: str | Path) -> UpPrior:
-    """The up prior of the splat file ``path`` (see the module docstring); :data:`DEFAULT_PRIOR`
-    when nothing can be told (an unreadable header is not an error here: the reader reports it)."""
+def convention_prior(path: str | Path) -> UpPrior | None:
+    """The up prior of the splat file ``path`` (see the module docstring); None when nothing can
+    be told (the alignment then takes the geometry's thinnest axis as its prior, with
+    :data:`GEOMETRY_PRIOR_CONFIDENCE`; an unreadable header is not an error here: the reader
+    reports it)."""
     from lyra_sim.errors import LyraSimError
     from lyra_sim.gaussians.formats import detect_format
 
     try:
         fmt = detect_format(path).name
     except (LyraSimError, OSError):
-        return DEFAULT_PRIOR
+        return None
     if fmt == "spz":
         return UpPrior(np.array([0.0, -1.0, 0.0]), 0.5, "SPZ is stored right-up-back and read right-down-front: -Y up")
     if fmt == "splat":
         return UpPrior(np.array([0.0, -1.0, 0.0]), 0.45, "antimatter15 .splat keeps the INRIA PLY's COLMAP frame: -Y up")
     if fmt not in ("ply", "compressed-ply"):
-        return DEFAULT_PRIOR
+        return None
     from lyra_sim.gaussians.ply_header import read_ply_header
 
     try:
         header = read_ply_header(path)
     except (LyraSimError, OSError):
-        return DEFAULT_PRIOR
+        return None
     for text in header.comments:
         m = _AXIS_WORD.search(text)
         if m:
@@ -110,7 +114,7 @@ def convention_prior(path: str | Path) -> UpPrior:
     names = set(header.element("vertex").property_names) if header.element("vertex") is not None else set()
     if {"f_dc_0", "opacity", "scale_0", "rot_0"} <= names:
         return UpPrior(np.array([0.0, -1.0, 0.0]), 0.5, "INRIA-layout PLY (INRIA/gsplat/nerfstudio train in COLMAP's frame): -Y up")
-    return DEFAULT_PRIOR
+    return None
 
 
 def capture_up(c2w: np.ndarray) -> tuple[np.ndarray, float, str]:
@@ -146,10 +150,27 @@ class UpCandidate:
     score: float
 
 
-def axis_candidates(points: np.ndarray) -> list[np.ndarray]:
-    """The 6 signed coordinate axes and the 6 signed principal axes of ``points`` [N, 3],
-    without near-duplicates (within 10 degrees)."""
-    dirs = [np.eye(3)[i] * s for i in range(3) for s in (1.0, -1.0)]
+def normal_modes(normals: np.ndarray, picks: int = 256, keep: int = 12, seed: int = 0) -> list[np.ndarray]:
+    """The dominant surface orientations of unit ``normals`` [N, 3]: the normals of ``picks``
+    random samples, each replaced by the mean of the normals within 15 degrees of it, the
+    ``keep`` most common first (a tilted floor is found whatever the frame's axes)."""
+    if len(normals) == 0:
+        return []
+    rng = np.random.default_rng(seed)
+    seeds = normals[rng.choice(len(normals), size=min(picks, len(normals)), replace=False)]
+    near = (seeds @ normals.T) > math.cos(math.radians(15.0))  # [P, N]
+    counts = near.sum(1)
+    modes = near.astype(np.float64) @ normals  # sum of the agreeing normals
+    modes /= np.maximum(np.linalg.norm(modes, axis=1, keepdims=True), 1e-30)
+    return [modes[i] for i in np.argsort(-counts)[: 4 * keep]]
+
+
+def axis_candidates(points: np.ndarray, normals: np.ndarray | None = None) -> list[np.ndarray]:
+    """Floor-normal candidates: the dominant surface orientations (:func:`normal_modes`), the 6
+    signed coordinate axes and the 6 signed principal axes of ``points`` [N, 3], without
+    near-duplicates (within 10 degrees)."""
+    dirs = [] if normals is None else normal_modes(normals)
+    dirs += [np.eye(3)[i] * s for i in range(3) for s in (1.0, -1.0)]
     if len(points) >= 3:
         _, _, vt = np.linalg.svd(points - points.mean(0), full_matrices=False)
         dirs += [v * s for v in vt for s in (1.0, -1.0)]
@@ -161,36 +182,45 @@ def axis_candidates(points: np.ndarray) -> list[np.ndarray]:
 
 
 def plane_support(points: np.ndarray, normals: np.ndarray, up: np.ndarray, band: float) -> tuple[float, float, float]:
-    """(support, below, height) of the best plane with normal ``up``: the fraction of samples
-    within ``band`` of it whose normals agree, the fraction more than 2 bands below it, and its
-    height along ``up``. The plane is the densest height of the agreeing samples."""
+    """(support, below, height) of the best floor plane with normal ``up``: over every height
+    (bins of ``band``), the fraction of samples within ``band`` whose normals agree minus twice
+    the fraction more than 2 bands below it (not facing down), the best such plane's support,
+    below and height."""
     agree = normals @ up > COS_AGREE
     if agree.sum() < 10:
         return 0.0, 0.0, 0.0
     h = points[agree] @ up
     lo, hi = float(h.min()), float(h.max())
-    bins = int(min(4096, max(1, math.ceil((hi - lo) / band))))
+    bins = int(min(4096, max(2, math.ceil((hi - lo) / band))))
     counts, edges = np.histogram(h, bins=bins, range=(lo, hi + 1e-12))
-    window = np.convolve(counts, np.ones(2, int), mode="valid") if bins > 1 else counts
-    k = int(np.argmax(window))
-    h0 = float(edges[k + 1]) if bins > 1 else float(np.median(h))
-    support = float((np.abs(h - h0) < band).sum()) / len(points)
-    below = float(((points @ up) < h0 - 2 * band).sum()) / len(points)
-    return support, below, h0
+    window = np.convolve(counts, np.ones(2, int), mode="valid")  # support of the plane at edges[1:-1]
+    heights = edges[1:-1]
+    # What lies below counts unless it faces away (down): the underside of a fused floor slab
+    # is no content under the floor, the floor under a table top is.
+    content = np.sort(points[normals @ up > -0.5] @ up)
+    below = np.searchsorted(content, heights - 2 * band) / len(points)
+    support = window / len(points)
+    k = int(np.argmax(support - 2 * below))
+    return float(support[k]), float(below[k]), float(heights[k])
 
 
 def search_up(points: np.ndarray, normals: np.ndarray, band: float, prior: UpPrior) -> list[UpCandidate]:
-    """Every axis candidate scored as a floor normal, best first.
+    """Every candidate direction scored as a floor normal, best first.
 
-    Score: support minus twice what lies below (a table top has the floor under it), times
-    ``1 + prior.confidence`` for candidates within 30 degrees of the prior, so the prior breaks
-    near-ties and never outweighs a plane that holds clearly more of the surface.
+    Score: the best plane's support minus twice what lies below it (a table top has the floor
+    under it), times ``2 - extent / largest extent`` along the direction (scenes are wider than
+    tall: a room's largest wall can hold more surface than its cluttered floor), times
+    ``1 + prior.confidence`` within 30 degrees of the prior, so the prior breaks near-ties and
+    never outweighs a plane that holds clearly more of the surface.
     """
     cands = []
     cos30 = math.cos(math.radians(30.0))
-    for d in axis_candidates(points):
+    dirs = axis_candidates(points, normals)
+    extents = [float(np.subtract(*np.percentile(points @ d, [98, 2]))) for d in dirs]
+    widest = max(max(extents), 1e-30)
+    for d, extent in zip(dirs, extents):
         support, below, _ = plane_support(points, normals, d, band)
-        base = max(0.0, support - 2 * below)
+        base = max(0.0, support - 2 * below) * (2.0 - extent / widest)
         bonus = 1.0 + prior.confidence if d @ prior.up > cos30 else 1.0
         cands.append(UpCandidate(d, support, below, base * bonus))
     return sorted(cands, key=lambda c: -c.score)

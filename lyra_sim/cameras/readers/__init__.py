@@ -17,7 +17,7 @@ import lazy_loader
 
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
-    submod_attrs={"common": ["CameraFileError", "read_capture_cameras"]},
+    submod_attrs={"common": ["CameraFileError"], "capture": ["read_capture_cameras"]},
 )
 
 __all__ = ["CameraFileError", "read_capture_cameras"]

@@ -1,4 +1,4 @@
-"""What the capture-camera readers share: the error, the placeholder intrinsics, the dispatcher."""
+"""What the capture-camera readers share: the error, the file check, the placeholder intrinsics."""
 
 from __future__ import annotations
 
@@ -60,39 +60,3 @@ def to_cameras(path: Path, c2w: np.ndarray, K: np.ndarray, sizes: np.ndarray) ->
     if (K[:, 0, 0] <= 0).any() or (K[:, 1, 1] <= 0).any():
         raise CameraFileError(path, "a focal length is not positive")
     return Cameras(torch.from_numpy(c2w).float(), torch.from_numpy(K).float(), w, h)
-
-
-def read_capture_cameras(path: str | Path) -> Cameras:
-    """The cameras of ``path``: a ``.json`` (nerfstudio), ``images.txt``/``cameras.txt`` or a
-    folder holding them (COLMAP text, also under ``sparse/0/``), or a ``.npz`` (Lyra).
-
-    Raises:
-        CameraFileError: an unknown kind of file, or one that cannot be read.
-    """
-    path = Path(path)
-    if path.is_dir():
-        from lyra_sim.cameras.readers.colmap import find_colmap_text
-
-        return _colmap(find_colmap_text(path))
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        from lyra_sim.cameras.readers.nerfstudio import read_transforms_json
-
-        return read_transforms_json(path)
-    if suffix == ".txt":
-        return _colmap(path)
-    if suffix == ".npz":
-        from lyra_sim.cameras.readers.lyra_npz import read_lyra_pose_npz
-
-        return read_lyra_pose_npz(path)
-    check_file(path)
-    raise CameraFileError(path, f"unknown camera file; --cameras takes {FORMATS}")
-
-
-def _colmap(path: Path) -> Cameras:
-    from lyra_sim.cameras.readers.colmap import read_colmap_text
-
-    if path.name == "cameras.txt":
-        return read_colmap_text(path.parent / "images.txt", path)
-    other = path.parent / "cameras.txt"
-    return read_colmap_text(path, other if other.is_file() else None)
