@@ -307,8 +307,8 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
     teacher's ``world_from_scene``; the floor fit, its up direction from the user (``--up``),
     the capture's cameras, or the best-supported axis with the file's convention as a prior
     (:mod:`lyra_sim.export.orientation`). A capture with no plane holding
-    ``cfg.min_floor_inlier_fraction`` of the surface is an object, stood on the ground under
-    its lowest points. Each of up, floor and scale gets a confidence; one below
+    ``cfg.object_floor_fraction`` of the surface is an object, stood on the ground under its
+    lowest points; a floor under ``cfg.min_floor_inlier_fraction`` is kept but doubted. Each of up, floor and scale gets a confidence; one below
     ``cfg.min_confidence`` gives ``status="uncertain"`` with the flags that fix it.
     """
     recorded = None if source is None else source.recorded
@@ -384,7 +384,7 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
 
     # ---------------------------------------------------------------- floor: a support plane, or an object's ground
     method, capture_kind = "floor_fit", "scene"
-    if floor is not None and floor.inlier_fraction >= threshold:
+    if floor is not None and floor.inlier_fraction >= cfg.object_floor_fraction:
         floor_conf = orientation.Confidence(
             orientation.strength(floor.inlier_fraction, threshold), ["floor_fit"],
             f"the floor holds {100 * floor.inlier_fraction:.3g} % of the surface samples (0.5 at {100 * threshold:g} %)")
@@ -404,7 +404,7 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
         method, capture_kind = "object", "object"
         floor_conf = orientation.Confidence(
             0.3, ["lowest_points"],
-            (f"no plane holds {100 * threshold:g} % of the surface (the best fit: "
+            (f"no plane holds {100 * cfg.object_floor_fraction:g} % of the surface (the best fit: "
              f"{100 * (fitted.inlier_fraction if fitted is not None else 0.0):.2g} %), so this is taken for an object "
              "standing on the ground under its lowest points"))
         tilt = angle_degrees(floor.normal, hint)

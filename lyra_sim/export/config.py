@@ -180,6 +180,13 @@ class AlignmentCfg:
     room's floor holds 10-30 % of its surface; a blob of Gaussians with no support plane, well
     under 1 %. Defaults to 0.05."""
 
+    object_floor_fraction: float = 0.01
+    """A capture whose best floor fit holds less of its surface than this (or none at all) has
+    no floor: it is taken for an object (a person, a car, a statue) and stood on a ground plane
+    under its lowest points, its up from the prior and its principal axes
+    (:mod:`lyra_sim.export.orientation`). Between this and ``min_floor_inlier_fraction`` the fit
+    is kept and reported uncertain. Defaults to 0.01."""
+
     min_confidence: float = 0.5
     """Each of the frame's confidences (``report.json`` ``frame.confidence``: up axis, floor,
     scale; 0..1 with the evidence named, :mod:`lyra_sim.export.orientation`) below this makes

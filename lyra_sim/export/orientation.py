@@ -17,7 +17,7 @@ Evidence, strongest first (each named as in ``report.json``'s ``frame.confidence
 
 Without cameras, :func:`search_up` scores every dominant surface orientation, coordinate axis
 and principal axis of the surface as a floor normal (support within a thin band minus what lies below it), the prior
-breaking near-ties. A capture with no plane holding ``min_floor_inlier_fraction`` of the
+breaking near-ties. A capture with no plane holding ``object_floor_fraction`` (1 %) of the
 surface is an object (a person, a car, a statue): it stands on a ground plane under its
 lowest points, its up the principal axis nearest the prior (:func:`object_up`), so a standing
 person stays standing whatever her thinnest axis is.
