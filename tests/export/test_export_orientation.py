@@ -245,3 +245,22 @@ def test_bad_camera_file_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "transforms.json" in err[0] and "JSON" in err[0]
     assert not (tmp_path / "w/report.json").exists()
+
+
+def test_capture_cameras_are_the_fusion_views(tmp_path, capsys):
+    """With a collider, the capture's cameras are where the depth is rendered from, and the
+    summary table shows the confidences."""
+    rot = CONVENTIONS["z_up"]
+    scene = to_scene(*room_surfels(), size=0.08, rotation=rot)
+    ply = write_ply(scene, tmp_path / "room.ply")
+    np.savez(tmp_path / "poses.npz", data=walk_cameras(rot, 1.5, 1.0), inds=np.arange(8))
+    assert main(["export", str(ply), "--cameras", str(tmp_path / "poses.npz"), "collider.resolution=48",
+                 "collider.render_width=48", "collider.render_height=32", "--no-previews", "--out", str(tmp_path / "w")]) == 0
+    report = json.loads((tmp_path / "w/report.json").read_text())
+    assert report["collider"]["views"] == 8 and report["frame"]["confidence"]["up"]["evidence"][0] == "cameras"
+    # The cameras stand 1.5 m above the floor; with no --camera-height, 1.6 m is assumed (and doubted).
+    assert report["scale"]["metres_per_unit"] == pytest.approx(1.6 / 1.5, rel=0.03)
+    doubts = {d["what"]: d for d in report["frame"]["uncertain"]}
+    assert "scale" in doubts and "up" not in doubts and "--cameras" not in doubts["scale"]["flags"]  # given already
+    out = capsys.readouterr()
+    assert "frame confidence" in out.out and "up 0.9" in out.out.replace("up 0.8", "up 0.9")
