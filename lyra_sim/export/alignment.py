@@ -299,7 +299,8 @@ def rotation_to_z(normal: np.ndarray, forward: np.ndarray | None = None) -> np.n
     return np.eye(3) + vx + vx @ vx / (1 + c)
 
 
-def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: SourceFrame | None = None) -> Alignment:
+def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: SourceFrame | None = None,
+                       object_points: np.ndarray | None = None) -> Alignment:
     """Find ``sim_from_scene`` for a collider in the scene frame (see the module docstring).
 
     In order: ``frame="source"`` (identity); the file's frame record
@@ -308,8 +309,14 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
     the capture's cameras, or the best-supported axis with the file's convention as a prior
     (:mod:`lyra_sim.export.orientation`). A capture with no plane holding
     ``cfg.object_floor_fraction`` of the surface is an object, stood on the ground under its
-    lowest points; a floor under ``cfg.min_floor_inlier_fraction`` is kept but doubted. Each of up, floor and scale gets a confidence; one below
-    ``cfg.min_confidence`` gives ``status="uncertain"`` with the flags that fix it.
+    lowest points; a floor under ``cfg.min_floor_inlier_fraction`` is kept but doubted. Each of
+    up, floor and scale gets a confidence; one below ``cfg.min_confidence`` gives
+    ``status="uncertain"`` with the flags that fix it.
+
+    Args:
+        object_points: [M, 3] the opaque Gaussians' centres (scene frame), if known: an object's
+            ground and principal axes are taken from them rather than from the collider, whose
+            fusion can bulge below a narrow base.
     """
     recorded = None if source is None else source.recorded
     record_info, use_record = None, False
@@ -390,15 +397,16 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
             f"the floor holds {100 * floor.inlier_fraction:.3g} % of the surface samples (0.5 at {100 * threshold:g} %)")
         up_conf = _up_confidence(up_conf, floor, hint, cands, prior, threshold)
     else:
-        pts = samples[0]
+        pts = samples[0] if object_points is None or len(object_points) < 10 else np.asarray(object_points, np.float64)
         if up_conf.evidence == ["convention_prior"]:
+            hint = prior.up  # the tilt reported is then how far the object's axis moved the prior
             up, c, detail = orientation.object_up(pts, prior)
             up_conf = orientation.Confidence(c, ["convention_prior"], detail)
         else:
             up = hint / np.linalg.norm(hint)
         band = samples[2]
         offset = orientation.lowest_points_height(pts, up)
-        on = float((np.abs(pts @ up - offset) < band).mean())
+        on = float((np.abs(samples[0] @ up - offset) < band).mean())
         fitted = floor
         floor = FloorPlane(up, offset, on, float(proxy.area * on))
         method, capture_kind = "object", "object"
@@ -446,7 +454,7 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
     if cam is not None:
         foot = cam[:3, 3] - float(floor.height(cam[:3, 3])) * floor.normal
     elif method == "object":
-        centre = samples[0].mean(0)
+        centre = pts.mean(0)
         foot = centre - float(floor.height(centre)) * floor.normal
     else:
         foot = floor.offset * floor.normal
@@ -531,3 +539,19 @@ def _record_overridden(cfg: AlignmentCfg) -> str | None:
 
 
 _FIELD = {"--up": "up_hint", "--camera-height": "camera_height", "--scale": "scale", "--cameras": "cameras"}
+
+
+def ground_quad(proxy: CollisionProxy | None, margin: float = 3.0) -> CollisionProxy:
+    """A flat square of ground at z = 0 (sim frame) under an object capture: the object's
+    footprint (its collider's xy bounds, else the origin) plus ``margin`` metres on every side,
+    two triangles facing +Z, merged with ``proxy``, so a robot has somewhere to stand beside a
+    statue, and spawn points are found there."""
+    if proxy is not None and proxy.num_triangles:
+        lo, hi = proxy.vertices[:, :2].min(0) - margin, proxy.vertices[:, :2].max(0) + margin
+    else:
+        lo, hi = np.full(2, -margin), np.full(2, margin)
+    quad = np.array([[lo[0], lo[1], 0.0], [hi[0], lo[1], 0.0], [hi[0], hi[1], 0.0], [lo[0], hi[1], 0.0]])
+    faces = np.array([[0, 1, 2], [0, 2, 3]], np.int64)
+    if proxy is None or not proxy.num_triangles:
+        return CollisionProxy(quad, faces)
+    return CollisionProxy(np.concatenate([proxy.vertices, quad]), np.concatenate([proxy.faces, faces + len(proxy.vertices)]))

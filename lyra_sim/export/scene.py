@@ -26,6 +26,7 @@ from lyra_sim.export.alignment import (
     Alignment,
     angle_degrees,
     estimate_alignment,
+    ground_quad,
     refit_floor,
     splat_surfaces,
 )
@@ -195,8 +196,13 @@ def export_scene(
             timings["moving_colliders"] = time.perf_counter() - t_moving
         # ---------------------------------------------------------------- alignment
         t1 = time.perf_counter()
-        alignment = estimate_alignment(proxy_scene if proxy_scene is not None else floor_surface, cfg.alignment, source)
+        alignment = estimate_alignment(proxy_scene if proxy_scene is not None else floor_surface, cfg.alignment, source,
+                                       object_points=_opaque_means(scene))
         proxy = proxy_scene.transformed(alignment.sim_from_scene) if proxy_scene is not None else None
+        if proxy is not None and alignment.capture == "object":
+            # An object (a statue, a person) has no floor of its own: it gets a ground square to stand on.
+            proxy = ground_quad(proxy)
+            proxy_scene = proxy.transformed(torch.linalg.inv(alignment.sim_from_scene))
         tilt_after = None
         if sim and proxy is not None:
             band = None if cfg.alignment.floor_inlier_distance is None else cfg.alignment.floor_inlier_distance * alignment.scale
@@ -295,6 +301,15 @@ def _resolve_source(scene: GaussianScene, source: SourceFrame | None, cfg: Expor
     if source.input_camera is None and source.cameras is None and in_front_of_origin(scene.detach().to("cpu")) >= 0.5:
         source = replace(source, input_camera=torch.eye(4))
     return source
+
+
+def _opaque_means(scene: GaussianScene, min_opacity: float = 0.5, limit: int = 200_000):
+    """[M, 3] float64 centres of the opaque Gaussians (at most ``limit``, evenly strided),
+    scene frame: where an object capture's lowest points are."""
+    keep = torch.nonzero(scene.opacities.detach().cpu() >= min_opacity).squeeze(1)
+    if len(keep) > limit:
+        keep = keep[:: -(-len(keep) // limit)]
+    return scene.means.detach().cpu()[keep].double().numpy()
 
 
 def _render_views(scene: GaussianScene, cfg: ExportCfg, source: SourceFrame) -> DepthViews:

@@ -264,3 +264,25 @@ def test_capture_cameras_are_the_fusion_views(tmp_path, capsys):
     assert "scale" in doubts and "up" not in doubts and "--cameras" not in doubts["scale"]["flags"]  # given already
     out = capsys.readouterr()
     assert "frame confidence" in out.out and "up 0.9" in out.out.replace("up 0.8", "up 0.9")
+
+
+def test_a_standing_object_gets_ground_to_stand_on(tmp_path):
+    """With a collider, the object stands on a ground square under its lowest splats (the
+    fused collider can bulge below a narrow base) and robots spawn around it."""
+    rot = CONVENTIONS["inria_colmap_-y_up"]
+    scene = to_scene(*standing_ellipsoid(n=4000), size=0.045, rotation=rot)
+    path = write_ply(scene, tmp_path / "person.ply")
+    cfg = ExportCfg()
+    cfg.previews = False
+    cfg.collider.resolution, cfg.collider.render_width, cfg.collider.render_height = 48, 48, 32
+    result = export_scene(scene, tmp_path / "w", cfg, source=SourceFrame.from_file(path))
+    assert result.report["frame"]["capture"] == "object"
+    assert angle(sim_up_in_file(result.report), rot @ [0, 0, 1]) < 2.0
+    m = result.alignment.sim_from_scene.numpy()
+    z = scene.means.double().numpy() @ m[2, :3] + m[2, 3]
+    assert abs(np.quantile(z, 0.002)) < 0.01 and z.max() == pytest.approx(1.7, abs=0.05)
+    spawn = np.array([p.position for p in result.spawn_points])
+    assert len(spawn) >= 4 and np.allclose(spawn[:, 2], 0.0, atol=0.02)
+    centre = np.median(scene.means.double().numpy() @ m[:2, :3].T + m[:2, 3], axis=0)
+    assert np.linalg.norm(centre) < 0.05  # the object's foot is the origin
+    assert (np.linalg.norm(spawn[:, :2] - centre, axis=1) > 0.5).all()  # robots beside it, not in it
