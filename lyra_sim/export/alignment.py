@@ -341,8 +341,8 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
     threshold = cfg.min_floor_inlier_fraction
 
     # ---------------------------------------------------------------- up hint and its evidence
-    samples = None
-    if proxy is not None and proxy.num_triangles and proxy.area > 0:
+    samples = None  # surface samples for the direction search and an object's ground; a known frame needs none
+    if not known and proxy is not None and proxy.num_triangles and proxy.area > 0:
         samples = _samples_and_band(proxy, cfg.floor_inlier_distance, 20_000, 1)
     cands: list[orientation.UpCandidate] = []
     if cfg.up_hint != "auto":
@@ -357,7 +357,7 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
             prior = orientation.UpPrior(hint, 0.5, "the scene lies in front of the origin camera (Lyra's convention): "
                                         "its image up (-Y) is up")
         up_conf = orientation.Confidence(prior.confidence, ["convention_prior"], prior.reason)
-        if samples is not None and not known:
+        if samples is not None:
             cands = orientation.search_up(samples[0], samples[1], samples[2], prior)
             if cands and cands[0].score > 0:
                 hint = cands[0].up
