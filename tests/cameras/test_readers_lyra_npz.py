@@ -24,6 +24,19 @@ def test_dataset_pose_npz_is_camera_to_world_with_sibling_intrinsics(tmp_path):
     assert (cams.width, cams.height) == (1280, 704) and np.allclose(cams.K[0].numpy(), [[700, 0, 640], [0, 710, 352], [0, 0, 1]])
 
 
+def test_dataset_poses_are_made_relative_to_the_first_camera(tmp_path):
+    """Lyra's decoder works in the first camera's frame: inv(c2w[0]) @ c2w, as its loader does."""
+    from lyra_sim.cameras.readers.lyra_npz import read_lyra_pose_npz
+
+    first = np.eye(4)
+    first[:3, :3] = [[0, -1, 0], [1, 0, 0], [0, 0, 1]]
+    first[:3, 3] = [5, 6, 7]
+    stored = first @ poses()
+    np.savez(tmp_path / "k.npz", data=stored, inds=np.arange(3))
+    assert np.allclose(read_capture_cameras(tmp_path / "k.npz").c2w.numpy(), poses(), atol=1e-5)
+    assert np.allclose(read_lyra_pose_npz(tmp_path / "k.npz", relative=False).c2w.numpy(), stored, atol=1e-5)
+
+
 def test_pose_npz_alone_gets_placeholder_intrinsics(tmp_path):
     np.savez(tmp_path / "k.npz", data=poses(), inds=np.arange(3))
     cams = read_capture_cameras(tmp_path / "k.npz")

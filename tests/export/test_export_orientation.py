@@ -247,14 +247,28 @@ def test_bad_camera_file_is_one_line_and_exit_2(tmp_path, capsys):
     assert not (tmp_path / "w/report.json").exists()
 
 
+def write_images_txt(folder, c2w_opencv):
+    """COLMAP text model of the poses (world-to-camera quaternion + translation), no cameras.txt."""
+    from scipy.spatial.transform import Rotation
+
+    folder.mkdir(parents=True)
+    lines = []
+    for i, m in enumerate(c2w_opencv):
+        r = m[:3, :3].T
+        x, y, z, w = Rotation.from_matrix(r).as_quat()
+        t = -r @ m[:3, 3]
+        lines += [f"{i + 1} {w} {x} {y} {z} {t[0]} {t[1]} {t[2]} 1 img{i}.jpg", ""]
+    (folder / "images.txt").write_text("\n".join(lines) + "\n")
+
+
 def test_capture_cameras_are_the_fusion_views(tmp_path, capsys):
     """With a collider, the capture's cameras are where the depth is rendered from, and the
     summary table shows the confidences."""
     rot = CONVENTIONS["z_up"]
     scene = to_scene(*room_surfels(), size=0.08, rotation=rot)
     ply = write_ply(scene, tmp_path / "room.ply")
-    np.savez(tmp_path / "poses.npz", data=walk_cameras(rot, 1.5, 1.0), inds=np.arange(8))
-    assert main(["export", str(ply), "--cameras", str(tmp_path / "poses.npz"), "collider.resolution=48",
+    write_images_txt(tmp_path / "sparse" / "0", walk_cameras(rot, 1.5, 1.0))
+    assert main(["export", str(ply), "--cameras", str(tmp_path / "sparse" / "0"), "collider.resolution=48",
                  "collider.render_width=48", "collider.render_height=32", "--no-previews", "--out", str(tmp_path / "w")]) == 0
     report = json.loads((tmp_path / "w/report.json").read_text())
     assert report["collider"]["views"] == 8 and report["frame"]["confidence"]["up"]["evidence"][0] == "cameras"

@@ -3,9 +3,12 @@
 Two layouts, told apart by their arrays:
 
 - Lyra's dataset ``pose/<key>.npz``: ``data`` [N, 4, 4] **camera-to-world**, **OpenCV** axes
-  (x right, y down, z forward), ``inds`` [N] frame indices. Intrinsics live in the sibling
-  ``intrinsics/<key>.npz`` (``data`` [N, 4] fx, fy, cx, cy in pixels at 1280 x 704); without
-  it the cameras get a 60 degree placeholder pinhole of that size.
+  (x right, y down, z forward), ``inds`` [N] frame indices. Lyra's decoder puts its Gaussians
+  in the first camera's frame (its loader left-multiplies every c2w by ``inv(c2w[0])``), so the
+  poses are made relative to the first one the same way (``relative=False`` keeps them as
+  stored). Intrinsics live in the sibling ``intrinsics/<key>.npz`` (``data`` [N, 4] fx, fy,
+  cx, cy in pixels at 1280 x 704); without it the cameras get a 60 degree placeholder pinhole
+  of that size.
 - Lyra-2's custom trajectory ``trajectory.npz``: ``w2c`` [N, 4, 4] **world-to-camera**, OpenCV,
   with ``intrinsics`` [N, 3, 3], ``image_height``, ``image_width``
   (read by :func:`lyra_sim.cameras.load_trajectory_npz`).
@@ -25,8 +28,12 @@ LYRA_SIZE = (1280, 704)
 """Lyra's frame size (width, height), which its intrinsics npz refers to."""
 
 
-def read_lyra_pose_npz(path: str | Path) -> Cameras:
+def read_lyra_pose_npz(path: str | Path, relative: bool = True) -> Cameras:
     """The cameras of a Lyra pose npz (either layout of the module docstring).
+
+    Args:
+        relative: dataset layout: express the poses in the first camera's frame, as Lyra's
+            decoder does (its Gaussians are in that frame).
 
     Raises:
         CameraFileError: not an npz, neither ``data`` nor ``w2c``, wrong shapes, not poses.
@@ -51,6 +58,8 @@ def read_lyra_pose_npz(path: str | Path) -> Cameras:
         raise CameraFileError(path, f"not a readable .npz ({err})") from None
     if c2w.ndim != 3 or c2w.shape[1:] != (4, 4):
         raise CameraFileError(path, f"'data' must be [N, 4, 4] camera-to-world matrices, got {list(c2w.shape)}")
+    if relative and len(c2w) and np.isfinite(c2w[0]).all() and abs(np.linalg.det(c2w[0])) > 1e-12:
+        c2w = np.linalg.inv(c2w[0]) @ c2w
     K, sizes = _sibling_intrinsics(path, len(c2w))
     return to_cameras(path, c2w, K, sizes)
 
