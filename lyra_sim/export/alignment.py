@@ -487,15 +487,21 @@ def _up_confidence(up_conf, floor: FloorPlane, hint, cands, prior, threshold: fl
     """The up confidence once a support plane is found: the plane's strength and how clearly it
     beats a rival plane in another direction, combined with the evidence that chose the hint."""
     rival = orientation.runner_up(cands, floor.normal) if cands else 0.0
+    # The floor's own support measured as the rival's was (the search's band, not the refit's).
+    own = max([c.support for c in cands if angle_degrees(c.up, floor.normal) < 30.0] + [floor.inlier_fraction])
     # A room's largest wall often holds half the floor's surface: that is a clear enough win;
     # a floor and a ceiling of the same size are a tie (0).
-    distinct = 1.0 - min(1.0, rival / max(floor.inlier_fraction, 1e-12)) ** 2
+    distinct = 1.0 - min(1.0, rival / max(own, 1e-12)) ** 2
     fit = orientation.strength(floor.inlier_fraction, threshold) * (0.5 + 0.5 * distinct)
-    detail = f"floor normal {angle_degrees(floor.normal, hint):.1f} deg from the hint; rival plane support {100 * rival:.2g} %"
+    detail = (f"floor normal {angle_degrees(floor.normal, hint):.1f} deg from the hint; rival plane support "
+              f"{100 * rival:.2g} % against {100 * own:.2g} %")
     if up_conf.evidence == ["convention_prior"]:
         if angle_degrees(floor.normal, prior.up) < 30.0:
-            return orientation.Confidence(orientation.noisy_or(fit, prior.confidence), ["floor_fit", "convention_prior"],
-                                          f"{detail}; agrees with the prior ({prior.reason})")
+            value = orientation.noisy_or(fit, prior.confidence)
+            if distinct < 0.25:  # floor or ceiling, floor or wall: the geometry cannot tell, the convention decided
+                value = min(value, 0.45)
+                detail += "; a plane as large faces another way, so the convention alone chose"
+            return orientation.Confidence(value, ["floor_fit", "convention_prior"], f"{detail}; agrees with the prior ({prior.reason})")
         return orientation.Confidence(fit * (1 - 0.3 * prior.confidence), ["floor_fit"],
                                       f"{detail}; {angle_degrees(floor.normal, prior.up):.0f} deg from the prior ({prior.reason})")
     if angle_degrees(floor.normal, hint) < 10.0:

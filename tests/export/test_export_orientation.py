@@ -117,13 +117,17 @@ def test_a_room_comes_out_right_side_up_in_every_convention(tmp_path, convention
 
 def test_the_prior_breaks_a_tie_between_floor_and_ceiling(tmp_path):
     """A closed box: floor and ceiling hold the same surface; only the -Y prior tells them apart."""
-    box = surfels([((0, 0, 0), (4, 0, 0), (0, 4, 0)), ((0, 0, 2.5), (4, 0, 0), (0, 4, 0)),
+    box = surfels([((0, 0, 0), (4, 0, 0), (0, 4, 0)), ((0, 0, 2.5), (0, 4, 0), (4, 0, 0)),  # the ceiling faces down
                    ((0, 0, 0), (0, 4, 0), (0, 0, 2.5)), ((4, 0, 0), (0, 4, 0), (0, 0, 2.5))], density=80, seed=1)
     rot = CONVENTIONS["inria_colmap_-y_up"]
     scene = to_scene(*box, size=0.08, rotation=rot)
     path = write_ply(scene, tmp_path / "box.ply")
     result = export_scene(scene, tmp_path / "w", fast_cfg(), source=SourceFrame.from_file(path))
     assert angle(sim_up_in_file(result.report), rot @ [0, 0, 1]) < 2.0
+    # ... and says that only the convention chose: up is uncertain, --up fixes it.
+    doubts = {d["what"]: d for d in result.report["frame"]["uncertain"]}
+    assert doubts["up"]["confidence"] < 0.5 and doubts["up"]["flags"] == ["--up", "--cameras"]
+    assert "convention alone" in doubts["up"]["reason"]
 
 
 @pytest.mark.parametrize("tilt", [0.0, 12.0])
