@@ -561,3 +561,25 @@ def ground_quad(proxy: CollisionProxy | None, margin: float = 3.0) -> CollisionP
     if proxy is None or not proxy.num_triangles:
         return CollisionProxy(quad, faces)
     return CollisionProxy(np.concatenate([proxy.vertices, quad]), np.concatenate([proxy.faces, faces + len(proxy.vertices)]))
+
+
+def splat_up(scene, prior: orientation.UpPrior | None, cfg: AlignmentCfg):
+    """[3] the up the Gaussians suggest before any collider exists (scene frame): the direction
+    search (:func:`orientation.search_up`) on :func:`splat_surfaces`, or an object's axis; the
+    user's ``--up`` when given; None when there is nothing opaque to judge by."""
+    if cfg.up_hint != "auto":
+        return np.asarray(_AXES[cfg.up_hint], float)
+    surfaces = splat_surfaces(scene, max_splats=50_000)
+    if not surfaces.num_triangles or surfaces.area <= 0:
+        return None
+    pts, nrm, band = _samples_and_band(surfaces, None, 20_000, 1)
+    if prior is None:
+        size = np.percentile(pts, 98, axis=0) - np.percentile(pts, 2, axis=0)
+        thin = int(np.argmin(size))
+        up = np.zeros(3)
+        up[thin] = -1.0 if thin == 1 else 1.0
+        prior = orientation.UpPrior(up, orientation.GEOMETRY_PRIOR_CONFIDENCE, "the geometry's thinnest axis")
+    cands = orientation.search_up(pts, nrm, band, prior)
+    if cands and cands[0].score > 0 and cands[0].support >= cfg.object_floor_fraction:
+        return cands[0].up
+    return orientation.object_up(pts, prior)[0]

@@ -185,8 +185,14 @@ def in_front_of_origin(scene: GaussianScene, fov_y_degrees: float = 60.0, aspect
     return float(ok.float().mean()) if len(scene) else 0.0
 
 
-def auto_cameras(scene: GaussianScene, cfg: ColliderCfg, source: SourceFrame | None = None) -> tuple[Cameras, str]:
-    """Cameras to render expected depth from, and the name of the placement used."""
+def auto_cameras(scene: GaussianScene, cfg: ColliderCfg, source: SourceFrame | None = None,
+                 up=None) -> tuple[Cameras, str]:
+    """Cameras to render expected depth from, and the name of the placement used.
+
+    Args:
+        up: [3] the scene's up, for the orbit (its cameras look down from 30 degrees above);
+            None: the geometry's thinnest axis.
+    """
     w, h = cfg.render_width, cfg.render_height
     placement = cfg.view_placement
     if placement == "auto":
@@ -216,7 +222,7 @@ def auto_cameras(scene: GaussianScene, cfg: ColliderCfg, source: SourceFrame | N
     centre, size = (lo + hi) / 2, (hi - lo)
     groups = []
     if placement in ("orbit", "outside-in"):
-        up = _up_guess(cpu)
+        up = _up_guess(cpu) if up is None else torch.as_tensor(up, dtype=torch.float64).flatten()
         radius = 0.6 * float(size.norm()) / math.tan(math.radians(30.0))
         groups.append(orbit_trajectory(centre, max(radius, 1e-3), 2 * n, K, w, h, elevation_degrees=30.0, up=up.tolist()))
     if placement in ("interior", "outside-in"):

@@ -28,6 +28,7 @@ from lyra_sim.export.alignment import (
     estimate_alignment,
     ground_quad,
     refit_floor,
+    splat_up,
     splat_surfaces,
 )
 from lyra_sim.export.collider import (
@@ -313,7 +314,13 @@ def _opaque_means(scene: GaussianScene, min_opacity: float = 0.5, limit: int = 2
 
 
 def _render_views(scene: GaussianScene, cfg: ExportCfg, source: SourceFrame) -> DepthViews:
-    cams, _ = auto_cameras(scene, cfg.collider, source)
+    up = None
+    if source.cameras is None and source.input_camera is None and cfg.alignment.frame == "sim":
+        # No camera to place the orbit by: the up the splats themselves suggest, so the orbit
+        # looks down on the floor rather than up at it (the thinnest axis, signed -Y, put an
+        # OpenGL-frame room's orbit under its floor).
+        up = splat_up(scene, source.prior, cfg.alignment)
+    cams, _ = auto_cameras(scene, cfg.collider, source, up=up)
     s = scene if cfg.device is None else scene.to(cfg.device)
     return render_depth_views(s, cams, cfg.collider.min_alpha, scale_factor=cfg.collider.render_scale_factor)
 

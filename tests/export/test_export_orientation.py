@@ -304,3 +304,18 @@ def test_a_standing_object_gets_ground_to_stand_on(tmp_path):
     centre = np.median(scene.means.double().numpy() @ m[:2, :3].T + m[:2, 3], axis=0)
     assert np.linalg.norm(centre) < 0.05  # the object's foot is the origin
     assert (np.linalg.norm(spawn[:, :2] - centre, axis=1) > 0.5).all()  # robots beside it, not in it
+
+
+def test_with_a_collider_the_orbit_looks_down_on_the_floor(tmp_path):
+    """The fusion orbit (no camera known) circles the up the splats suggest: an OpenGL-frame
+    room was orbited from under its floor when its thinnest axis was signed -Y."""
+    rot = CONVENTIONS["opengl_+y_up"]
+    scene = to_scene(*room_surfels(), size=0.08, rotation=rot, units_per_metre=0.7, offset=(3.0, -1.0, 2.0))
+    path = write_ply(scene, tmp_path / "room.ply")
+    cfg = ExportCfg()
+    cfg.previews = False
+    cfg.collider.resolution, cfg.collider.render_width, cfg.collider.render_height = 64, 64, 48
+    result = export_scene(scene, tmp_path / "w", cfg, source=SourceFrame.from_file(path))
+    frame = result.report["frame"]
+    assert frame["method"] == "floor_fit" and angle(sim_up_in_file(result.report), [0, 1, 0]) < 2.0
+    assert frame["confidence"]["up"]["value"] >= 0.5 and result.report["floor"]["tilt_after_degrees"] < 1.0
