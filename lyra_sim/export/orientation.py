@@ -16,8 +16,8 @@ Evidence, strongest first (each named as in ``report.json``'s ``frame.confidence
   teacher's frame) and ``"user"`` (``--up``, ``--camera-height``, ``--scale``).
 
 Without cameras, :func:`search_up` scores every dominant surface orientation, coordinate axis
-and principal axis of the surface as a floor normal (support within a thin band minus what lies below it), the prior
-breaking near-ties. A capture with no plane holding ``object_floor_fraction`` (1 %) of the
+and principal axis of the surface as a floor normal (support within a thin band minus what lies
+below it), the prior breaking near-ties. A capture with no plane holding ``object_floor_fraction`` (1 %) of the
 surface is an object (a person, a car, a statue): it stands on a ground plane under its
 lowest points, its up the principal axis nearest the prior (:func:`object_up`), so a standing
 person stays standing whatever her thinnest axis is.
@@ -132,7 +132,8 @@ def capture_up(c2w: np.ndarray) -> tuple[np.ndarray, float, str]:
     if len(centres) >= 4:
         _, sv, vt = np.linalg.svd(centres - centres.mean(0), full_matrices=False)
         normal = vt[2] * (1.0 if vt[2] @ mean >= 0 else -1.0)
-        planar = sv[1] > 1e-9 and sv[2] < 0.25 * sv[1]
+        # Spread in two directions and flat in the third (centres on a line fix no plane).
+        planar = sv[1] > max(1e-9, 0.2 * sv[0]) and sv[2] < 0.25 * sv[1]
         angle = math.degrees(math.acos(min(1.0, float(normal @ mean))))
         if planar and angle < 30.0:
             return normal, min(0.95, 0.7 + 0.25 * agree), (f"{len(c2w)} camera centres lie in a plane {angle:.0f} deg from "
@@ -152,8 +153,9 @@ class UpCandidate:
 
 def normal_modes(normals: np.ndarray, picks: int = 256, keep: int = 12, seed: int = 0) -> list[np.ndarray]:
     """The dominant surface orientations of unit ``normals`` [N, 3]: the normals of ``picks``
-    random samples, each replaced by the mean of the normals within 15 degrees of it, the
-    ``keep`` most common first (a tilted floor is found whatever the frame's axes)."""
+    random samples, each replaced by the mean of the normals within 15 degrees of it; the
+    ``keep`` most common that are 10 degrees apart, most common first (a tilted floor is found
+    whatever the frame's axes)."""
     if len(normals) == 0:
         return []
     rng = np.random.default_rng(seed)
@@ -162,7 +164,13 @@ def normal_modes(normals: np.ndarray, picks: int = 256, keep: int = 12, seed: in
     counts = near.sum(1)
     modes = near.astype(np.float64) @ normals  # sum of the agreeing normals
     modes /= np.maximum(np.linalg.norm(modes, axis=1, keepdims=True), 1e-30)
-    return [modes[i] for i in np.argsort(-counts)[: 4 * keep]]
+    out: list[np.ndarray] = []
+    for i in np.argsort(-counts):
+        if len(out) == keep:
+            break
+        if all(modes[i] @ o < math.cos(math.radians(10.0)) for o in out):
+            out.append(modes[i])
+    return out
 
 
 def axis_candidates(points: np.ndarray, normals: np.ndarray | None = None) -> list[np.ndarray]:

@@ -319,3 +319,13 @@ def test_with_a_collider_the_orbit_looks_down_on_the_floor(tmp_path):
     frame = result.report["frame"]
     assert frame["method"] == "floor_fit" and angle(sim_up_in_file(result.report), [0, 1, 0]) < 2.0
     assert frame["confidence"]["up"]["value"] >= 0.5 and result.report["floor"]["tilt_after_degrees"] < 1.0
+
+
+def test_cameras_on_a_line_fix_no_plane():
+    """A straight walk: the centres lie on a line, so only the cameras' up vectors count."""
+    c2w = np.tile(np.eye(4), (6, 1, 1))
+    c2w[:, :3, :3] = [[1, 0, 0], [0, 0, 1], [0, -1, 0]]  # OpenCV columns: right +x, down -z, forward +y
+    c2w[:, 0, 3] = np.arange(6.0)
+    c2w[:, 2, 3] = 1.5 + 1e-3 * np.random.default_rng(0).normal(size=6)  # jitter off the line
+    up, conf, detail = capture_up(c2w)
+    assert angle(up, [0, 0, 1]) < 1e-6 and "mean up vector" in detail and conf == pytest.approx(0.75)
