@@ -29,6 +29,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     e.add_argument("--camera-height", type=float, default=None,
                    help="height of the input camera above the floor in metres; fixes the scale (default: 1.6 unless --scale)")
     e.add_argument("--scale", type=float, default=None, help="metres per scene unit, when the camera height is unknown")
+    e.add_argument("--cameras", type=Path, default=None, metavar="PATH",
+                   help="the capture's camera poses (nerfstudio transforms.json, COLMAP images.txt/cameras.txt or their "
+                        "folder, Lyra pose .npz): they give the up axis, the camera height (so the scale with "
+                        "--camera-height) and the fusion views")
     e.add_argument("--frame", choices=["sim", "source"], default=None,
                    help="sim: Z up, metres, floor at z=0 (default); source: keep the input frame (plain conversion)")
     e.add_argument("--up", choices=["auto", "+x", "-x", "+y", "-y", "+z", "-z"], default=None,
@@ -60,13 +64,21 @@ def cfg_from_args(args: argparse.Namespace):
     cfg = load_command_cfg(load_export_cfg, args, {
         "usd_format": "usdz" if args.usdz else args.format, "device": args.device,
         "alignment.frame": args.frame, "alignment.up_hint": args.up, "alignment.camera_height": args.camera_height,
-        "alignment.scale": args.scale, "collider.voxel_size": args.voxel_size, "collider.max_triangles": args.max_triangles,
+        "alignment.scale": args.scale, "alignment.cameras": None if args.cameras is None else str(args.cameras),
+        "collider.voxel_size": args.voxel_size, "collider.max_triangles": args.max_triangles,
         "collider.enabled": False if args.no_collider else None, "gaussians.half": True if args.half else None,
         "nurec": True if args.nurec else None, "previews": False if args.no_previews else None,
         "overwrite": True if args.overwrite else None})
     if cfg.alignment.frame == "source":
         cfg.spawn.enabled = False
     return cfg
+
+
+def collider_set_by_user(args: argparse.Namespace) -> bool:
+    """Whether the command line sets any collider field (a flag, a ``collider.*`` override, or a
+    config file, which may)."""
+    return (args.voxel_size is not None or args.max_triangles is not None or args.config is not None
+            or any(str(o).split("=", 1)[0].strip().startswith("collider.") for o in args.overrides))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,9 +97,26 @@ def run(args: argparse.Namespace) -> int:
         progress("read the splats", 0, 1)
         scene = read_gaussians(args.scene)
         progress("read the splats", 1, 1)
-        # generate's scene.ply records the frame it was made in; export reuses it (flags win).
-        result = export_scene(scene, args.out, cfg, source=SourceFrame.from_file(args.scene, Path(args.scene).stem),
-                              progress=progress)
+        # generate's scene.ply records the frame it was made in, and how it fused its collider;
+        # export reuses both (flags and collider settings given win).
+        source = SourceFrame.from_file(args.scene, Path(args.scene).stem)
+        applied = None
+        if source.recorded is not None and not collider_set_by_user(args):
+            from lyra_sim.export.frame_record import recorded_collider_settings
+
+            applied = recorded_collider_settings(cfg, source.recorded)
+        result = export_scene(scene, args.out, cfg, source=source, progress=progress)
+        rec = result.report["frame"].get("recorded_frame")
+        if applied and rec:
+            rec["collider_settings_used"] = applied
+            depth = (rec.get("collider") or {}).get("depth")
+            if depth not in (None, "rendered"):
+                rec["collider_note"] = (f"generate fused its collider from {depth} depth, which the file does not carry; "
+                                        "this export rendered the Gaussians' own depth, so the collider and spawn points "
+                                        "may differ")
+            from lyra_sim.export.report import write_report_json
+
+            write_report_json(result.report, result.files["report_json"], overwrite=True)
         if args.check:
             from lyra_sim.export.report import write_report_json
             from lyra_sim.progress import using

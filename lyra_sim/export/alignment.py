@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from lyra_sim.errors import ExportError
-from lyra_sim.export import mesh_ops
+from lyra_sim.export import mesh_ops, orientation
 from lyra_sim.export.collider import CollisionProxy
 from lyra_sim.export.config import AlignmentCfg
 from lyra_sim.export.depth import SourceFrame
@@ -61,12 +61,18 @@ class Alignment:
         up_hint: [3] the up direction assumed before the fit, scene frame.
         tilt_before_degrees: angle between the fitted floor normal and the up hint.
         camera_height_scene: the input camera's height above the floor, scene units (None: unknown).
-        method: "floor_fit", "teacher", "recorded" (the file's frame record) or "identity".
+        method: "floor_fit", "object" (no support plane: the ground under the lowest points),
+            "teacher", "recorded" (the file's frame record) or "identity".
         status: "ok", or "uncertain" when the frame rests on weak evidence (``uncertain``).
         uncertain: one entry per doubt: ``{"what", "reason", "flags"}`` (the CLI flags that fix it).
         recorded: what became of the file's frame record: None (no record), else its
             :meth:`~lyra_sim.export.frame_record.FrameRecord.to_dict` with ``used`` and, when not
             used, ``ignored_because``.
+        confidence: "up", "floor", "scale" -> ``{"value" 0..1, "evidence", "detail"}``
+            (:class:`~lyra_sim.export.orientation.Confidence`); empty for ``frame="source"``.
+        min_confidence: the threshold below which a confidence makes the frame uncertain.
+        capture: "scene" (a support plane was found) or "object" (stood on its lowest points).
+        up_prior: the file's convention prior (:class:`~lyra_sim.export.orientation.UpPrior`).
     """
 
     sim_from_scene: torch.Tensor
@@ -80,13 +86,18 @@ class Alignment:
     status: str = "ok"
     uncertain: list[dict] = field(default_factory=list)
     recorded: dict | None = None
+    confidence: dict = field(default_factory=dict)
+    min_confidence: float | None = None
+    capture: str = "scene"
+    up_prior: dict | None = None
 
     @property
     def frame_source(self) -> str:
         """Where the frame came from, for ``report.json``'s ``frame.source``."""
         if self.method == "recorded" and self.recorded is not None:
             return self.recorded["origin"]
-        return {"floor_fit": "floor fit", "identity": "input frame"}.get(self.method, self.method)
+        return {"floor_fit": "floor fit", "identity": "input frame", "object": "object on its lowest points"}.get(
+            self.method, self.method)
 
     def to_dict(self) -> dict:
         return {
@@ -104,6 +115,10 @@ class Alignment:
             "up_hint_scene": self.up_hint.tolist(),
             "tilt_before_degrees": self.tilt_before_degrees,
             "camera_height_scene_units": self.camera_height_scene,
+            "confidence": self.confidence,
+            "min_confidence": self.min_confidence,
+            "capture": self.capture,
+            "up_prior": self.up_prior,
         }
 
 
@@ -284,13 +299,24 @@ def rotation_to_z(normal: np.ndarray, forward: np.ndarray | None = None) -> np.n
     return np.eye(3) + vx + vx @ vx / (1 + c)
 
 
-def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: SourceFrame | None = None) -> Alignment:
+def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: SourceFrame | None = None,
+                       object_points: np.ndarray | None = None) -> Alignment:
     """Find ``sim_from_scene`` for a collider in the scene frame (see the module docstring).
 
     In order: ``frame="source"`` (identity); the file's frame record
     (:mod:`lyra_sim.export.frame_record`) unless the user asked for another frame; a metric
-    teacher's ``world_from_scene``; the floor fit. A floor fit that decides the frame on fewer
-    inliers than ``cfg.min_floor_inlier_fraction`` gives ``status="uncertain"``.
+    teacher's ``world_from_scene``; the floor fit, its up direction from the user (``--up``),
+    the capture's cameras, or the best-supported axis with the file's convention as a prior
+    (:mod:`lyra_sim.export.orientation`). A capture with no plane holding
+    ``cfg.object_floor_fraction`` of the surface is an object, stood on the ground under its
+    lowest points; a floor under ``cfg.min_floor_inlier_fraction`` is kept but doubted. Each of
+    up, floor and scale gets a confidence; one below ``cfg.min_confidence`` gives
+    ``status="uncertain"`` with the flags that fix it.
+
+    Args:
+        object_points: [M, 3] the opaque Gaussians' centres (scene frame), if known: an object's
+            ground and principal axes are taken from them rather than from the collider, whose
+            fusion can bulge below a narrow base.
     """
     recorded = None if source is None else source.recorded
     record_info, use_record = None, False
@@ -300,19 +326,48 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
         record_info = {**recorded.to_dict(), "used": use_record}
         if ignored:
             record_info["ignored_because"] = ignored
+    prior = source.prior if source is not None and source.prior is not None else None
+    capture = source is not None and source.cameras_evidence is not None and source.cameras is not None
     hint = up_hint(cfg, source, proxy)
+    if prior is None:  # no file, or one that tells nothing: the old rule, the geometry's thinnest axis
+        prior = orientation.UpPrior(hint, orientation.GEOMETRY_PRIOR_CONFIDENCE,
+                                    "no convention known: the geometry's thinnest axis (scenes are wider than tall)")
     if use_record and cfg.up_hint == "auto":
         hint = np.asarray(recorded.sim_from_scene[2, :3], float)  # the recorded up, in the scene frame
         hint = hint / np.linalg.norm(hint)
     if cfg.frame == "source":
         return Alignment(torch.eye(4, dtype=torch.float64), 1.0, "none", None, hint, None, None, "identity", recorded=record_info)
     known = use_record or (cfg.use_teacher_frame and source is not None and source.world_from_scene is not None)
+    threshold = cfg.min_floor_inlier_fraction
+
+    # ---------------------------------------------------------------- up hint and its evidence
+    samples = None  # surface samples for the direction search and an object's ground; a known frame needs none
+    if not known and proxy is not None and proxy.num_triangles and proxy.area > 0:
+        samples = _samples_and_band(proxy, cfg.floor_inlier_distance, 20_000, 1)
+    cands: list[orientation.UpCandidate] = []
+    if cfg.up_hint != "auto":
+        up_conf = orientation.Confidence(0.9, ["user"], f"--up {cfg.up_hint}")
+    elif capture:
+        hint, c, detail = orientation.capture_up(source.cameras.c2w.double().numpy())
+        up_conf = orientation.Confidence(c, ["cameras"], f"{source.cameras_evidence}: {detail}")
+    elif source is not None and source.cameras is not None and len(source.cameras):
+        up_conf = orientation.Confidence(0.8, ["cameras"], "the scene's own trajectories' mean up vector")
+    else:
+        if source is not None and source.input_camera is not None:
+            prior = orientation.UpPrior(hint, 0.5, "the scene lies in front of the origin camera (Lyra's convention): "
+                                        "its image up (-Y) is up")
+        up_conf = orientation.Confidence(prior.confidence, ["convention_prior"], prior.reason)
+        if samples is not None:
+            cands = orientation.search_up(samples[0], samples[1], samples[2], prior)
+            if cands and cands[0].score > 0:
+                hint = cands[0].up
+
     floor = None
     if proxy is not None and proxy.num_triangles:
         try:
             floor = fit_floor(proxy, hint, cfg.max_tilt_degrees, cfg.floor_inlier_distance)
         except ExportError:
-            if not known:  # the fit decides the frame: its failure is the export's
+            if not known and samples is None:  # the fit decides the frame: its failure is the export's
                 raise
     tilt = angle_degrees(floor.normal, hint) if floor is not None else None
     cam = None if source is None or source.input_camera is None else torch.as_tensor(source.input_camera, dtype=torch.float64).numpy()
@@ -320,29 +375,76 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
 
     if use_record:
         m = torch.from_numpy(np.array(recorded.sim_from_scene, dtype=np.float64))
+        cam_h = _height_in(m, cam, recorded.metres_per_unit, cam_h)
+        conf = {k: orientation.Confidence(0.95, ["record"], "the frame generate recorded in the file") for k in _WHAT}
         return Alignment(m, recorded.metres_per_unit, recorded.scale_source, floor, hint, tilt, cam_h, "recorded",
-                         recorded=record_info)
+                         recorded=record_info, confidence=_dicts(conf), min_confidence=cfg.min_confidence)
     if cfg.use_teacher_frame and source is not None and source.world_from_scene is not None:
         m = torch.as_tensor(source.world_from_scene, dtype=torch.float64).cpu().clone()
         s = float(torch.linalg.det(m[:3, :3]) ** (1 / 3))
-        return Alignment(m, s, "teacher", floor, hint, tilt, cam_h, "teacher", recorded=record_info)
-    if floor is None:
+        cam_h = _height_in(m, cam, s, cam_h)
+        conf = {k: orientation.Confidence(0.95, ["teacher"], "the metric teacher's world frame") for k in _WHAT}
+        return Alignment(m, s, "teacher", floor, hint, tilt, cam_h, "teacher", recorded=record_info,
+                         confidence=_dicts(conf), min_confidence=cfg.min_confidence)
+    if floor is None and samples is None:
         raise ExportError("no collider to find the floor on; enable the collider or use --frame source")
 
+    # ---------------------------------------------------------------- floor: a support plane, or an object's ground
+    method, capture_kind = "floor_fit", "scene"
+    if floor is not None and floor.inlier_fraction >= cfg.object_floor_fraction:
+        floor_conf = orientation.Confidence(
+            orientation.strength(floor.inlier_fraction, threshold), ["floor_fit"],
+            f"the floor holds {100 * floor.inlier_fraction:.3g} % of the surface samples (0.5 at {100 * threshold:g} %)")
+        up_conf = _up_confidence(up_conf, floor, hint, cands, prior, threshold)
+    else:
+        pts = samples[0] if object_points is None or len(object_points) < 10 else np.asarray(object_points, np.float64)
+        if up_conf.evidence == ["convention_prior"]:
+            hint = prior.up  # the tilt reported is then how far the object's axis moved the prior
+            up, c, detail = orientation.object_up(pts, prior)
+            up_conf = orientation.Confidence(c, ["convention_prior"], detail)
+        else:
+            up = hint / np.linalg.norm(hint)
+        band = samples[2]
+        offset = orientation.lowest_points_height(pts, up)
+        on = float((np.abs(samples[0] @ up - offset) < band).mean())
+        fitted = floor
+        floor = FloorPlane(up, offset, on, float(proxy.area * on))
+        method, capture_kind = "object", "object"
+        floor_conf = orientation.Confidence(
+            0.3, ["lowest_points"],
+            (f"no plane holds {100 * cfg.object_floor_fraction:g} % of the surface (the best fit: "
+             f"{100 * (fitted.inlier_fraction if fitted is not None else 0.0):.2g} %), so this is taken for an object "
+             "standing on the ground under its lowest points"))
+        tilt = angle_degrees(floor.normal, hint)
+        cam_h = float(floor.height(cam[:3, 3])) if cam is not None else None
+    if capture:
+        heights = floor.height(source.cameras.c2w.double().numpy()[:, :3, 3])
+        cam_h = float(np.median(heights))
+
+    # ---------------------------------------------------------------- scale
+    root = math.sqrt(max(floor_conf.value, 0.0))
     if source is not None and source.depth_is_metric:
         scale, scale_source = 1.0, "teacher"
+        scale_conf = orientation.Confidence(0.95, ["teacher"], "metric depth")
     elif cfg.camera_height is not None and cam_h is not None:
         scale, scale_source = cfg.camera_height / cam_h, "camera_height"
+        what = "the median camera" if capture else "the input camera"
+        scale_conf = orientation.Confidence((0.95 if capture else 0.8) * root, ["user", "cameras" if capture else "convention_prior"],
+                                            f"--camera-height {cfg.camera_height:g} m for {what}, above the floor")
     elif cfg.scale is not None:
         scale, scale_source = float(cfg.scale), "scale"
+        scale_conf = orientation.Confidence(1.0, ["user"], f"--scale {cfg.scale:g}")
     elif cam_h is not None:
         scale, scale_source = cfg.default_camera_height / cam_h, "camera_height"
+        scale_conf = orientation.Confidence(0.35 if capture else 0.25, ["cameras" if capture else "convention_prior"],
+                                            f"a camera height of {cfg.default_camera_height:g} m is assumed, not known")
     else:
         scale, scale_source = 1.0, "assumed"
+        scale_conf = orientation.Confidence(0.1, [], "nothing tells the size: 1 metre per unit is assumed")
     if scale_source == "camera_height" and not cam_h > 1e-9:
         raise ExportError(
-            f"the input camera is {cam_h:.3g} units from the fitted floor (below or on it), so its height cannot give "
-            "the scale; pass --scale, or check the up direction (--up)"
+            f"the {'cameras are' if capture else 'input camera is'} {cam_h:.3g} units from the fitted floor (below or on it), "
+            "so the camera height cannot give the scale; pass --scale, or check the up direction (--up)"
         )
     if not (np.isfinite(scale) and scale > 0):
         raise ExportError(f"metric scale must be a positive number, got {scale}")
@@ -350,33 +452,91 @@ def estimate_alignment(proxy: CollisionProxy | None, cfg: AlignmentCfg, source: 
     forward = cam[:3, 2] if cam is not None else None
     rot = rotation_to_z(floor.normal, forward)
     if cam is not None:
-        foot = cam[:3, 3] - cam_h * floor.normal
+        foot = cam[:3, 3] - float(floor.height(cam[:3, 3])) * floor.normal
+    elif method == "object":
+        centre = pts.mean(0)
+        foot = centre - float(floor.height(centre)) * floor.normal
     else:
         foot = floor.offset * floor.normal
     m = np.eye(4)
     m[:3, :3] = scale * rot
     m[:3, 3] = -scale * rot @ foot
-    uncertain = []
-    if floor.inlier_fraction < cfg.min_floor_inlier_fraction:
-        fixes = ["--up"] + ([] if scale_source in ("teacher", "scale") else ["--camera-height", "--scale"])
-        uncertain.append({
-            "what": "floor",
-            "reason": (f"the floor fit rests on {100 * floor.inlier_fraction:.2g} % of the collider's surface samples "
-                       f"(below the {100 * cfg.min_floor_inlier_fraction:g} % threshold, "
-                       "alignment.min_floor_inlier_fraction): no dominant support plane, so up, floor height and "
-                       "scale are guesses"),
-            "inlier_fraction": floor.inlier_fraction,
-            "threshold": cfg.min_floor_inlier_fraction,
-            "flags": fixes,
-        })
-    return Alignment(torch.from_numpy(m), float(scale), scale_source, floor, hint, tilt, cam_h, "floor_fit",
-                     "uncertain" if uncertain else "ok", uncertain, record_info)
+    conf = {"up": up_conf, "floor": floor_conf, "scale": scale_conf}
+    uncertain = _doubts(conf, cfg, floor, threshold, method, capture)
+    return Alignment(torch.from_numpy(m), float(scale), scale_source, floor, hint, tilt, cam_h, method,
+                     "uncertain" if uncertain else "ok", uncertain, record_info, _dicts(conf), cfg.min_confidence,
+                     capture_kind, prior.to_dict())
+
+
+_WHAT = ("up", "floor", "scale")
+
+
+def _height_in(m: torch.Tensor, cam, scale: float, fallback: float | None) -> float | None:
+    """The input camera's height above the floor (z = 0) of a known sim frame ``m``, in scene
+    units: the frame's own floor, not the report-only floor fit beside it."""
+    if cam is None:
+        return fallback
+    return float((m[2, :3].numpy() @ cam[:3, 3] + float(m[2, 3])) / scale)
+
+
+def _dicts(conf: dict) -> dict:
+    return {k: v.to_dict() for k, v in conf.items()}
+
+
+def _up_confidence(up_conf, floor: FloorPlane, hint, cands, prior, threshold: float):
+    """The up confidence once a support plane is found: the plane's strength and how clearly it
+    beats a rival plane in another direction, combined with the evidence that chose the hint."""
+    rival = orientation.runner_up(cands, floor.normal) if cands else 0.0
+    # The floor's own support measured as the rival's was (the search's band, not the refit's).
+    own = max([c.support for c in cands if angle_degrees(c.up, floor.normal) < 30.0] + [floor.inlier_fraction])
+    # A room's largest wall often holds half the floor's surface: that is a clear enough win;
+    # a floor and a ceiling of the same size are a tie (0).
+    distinct = 1.0 - min(1.0, rival / max(own, 1e-12)) ** 2
+    fit = orientation.strength(floor.inlier_fraction, threshold) * (0.5 + 0.5 * distinct)
+    detail = (f"floor normal {angle_degrees(floor.normal, hint):.1f} deg from the hint; rival plane support "
+              f"{100 * rival:.2g} % against {100 * own:.2g} %")
+    if up_conf.evidence == ["convention_prior"]:
+        if angle_degrees(floor.normal, prior.up) < 30.0:
+            value = orientation.noisy_or(fit, prior.confidence)
+            if distinct < 0.25:  # floor or ceiling, floor or wall: the geometry cannot tell, the convention decided
+                value = min(value, 0.45)
+                detail += "; a plane as large faces another way, so the convention alone chose"
+            return orientation.Confidence(value, ["floor_fit", "convention_prior"], f"{detail}; agrees with the prior ({prior.reason})")
+        return orientation.Confidence(fit * (1 - 0.3 * prior.confidence), ["floor_fit"],
+                                      f"{detail}; {angle_degrees(floor.normal, prior.up):.0f} deg from the prior ({prior.reason})")
+    if angle_degrees(floor.normal, hint) < 10.0:
+        return orientation.Confidence(orientation.noisy_or(up_conf.value, fit), [*up_conf.evidence, "floor_fit"],
+                                      f"{up_conf.detail}; {detail}")
+    return orientation.Confidence(0.8 * up_conf.value, up_conf.evidence, f"{up_conf.detail}; {detail}")
+
+
+def _doubts(conf: dict, cfg: AlignmentCfg, floor: FloorPlane, threshold: float, method: str, capture: bool) -> list[dict]:
+    """One entry per confidence below ``cfg.min_confidence``, naming the flags that fix it."""
+    cams = [] if capture else ["--cameras"]
+    out = []
+    for what in _WHAT:
+        c = conf[what]
+        if c.value >= cfg.min_confidence:
+            continue
+        if what == "up":
+            flags = ["--up", *cams]
+        elif what == "floor":
+            flags = ["--up", *cams] + ([] if cfg.scale is not None else ["--camera-height", "--scale"])
+        else:
+            flags = ["--camera-height", "--scale", *cams]
+        entry = {"what": what, "confidence": round(c.value, 4), "threshold": cfg.min_confidence,
+                 "evidence": c.evidence, "reason": f"{what}: {c.detail}", "flags": flags}
+        if what == "floor":
+            entry["inlier_fraction"] = floor.inlier_fraction if method == "floor_fit" else None
+            entry["capture"] = "object" if method == "object" else "scene"
+        out.append(entry)
+    return out
 
 
 def _record_overridden(cfg: AlignmentCfg) -> str | None:
     """Why the file's frame record must give way to the user's settings (None: it need not)."""
     given = [flag for flag, on in (("--up", cfg.up_hint != "auto"), ("--camera-height", cfg.camera_height is not None),
-                                   ("--scale", cfg.scale is not None)) if on]
+                                   ("--scale", cfg.scale is not None), ("--cameras", cfg.cameras is not None)) if on]
     if given:
         return f"{', '.join(given)} given (alignment.{'/'.join(_FIELD[f] for f in given)})"
     if not cfg.use_recorded_frame:
@@ -384,4 +544,42 @@ def _record_overridden(cfg: AlignmentCfg) -> str | None:
     return None
 
 
-_FIELD = {"--up": "up_hint", "--camera-height": "camera_height", "--scale": "scale"}
+_FIELD = {"--up": "up_hint", "--camera-height": "camera_height", "--scale": "scale", "--cameras": "cameras"}
+
+
+def ground_quad(proxy: CollisionProxy | None, margin: float = 3.0) -> CollisionProxy:
+    """A flat square of ground at z = 0 (sim frame) under an object capture: the object's
+    footprint (its collider's xy bounds, else the origin) plus ``margin`` metres on every side,
+    two triangles facing +Z, merged with ``proxy``, so a robot has somewhere to stand beside a
+    statue, and spawn points are found there."""
+    if proxy is not None and proxy.num_triangles:
+        lo, hi = proxy.vertices[:, :2].min(0) - margin, proxy.vertices[:, :2].max(0) + margin
+    else:
+        lo, hi = np.full(2, -margin), np.full(2, margin)
+    quad = np.array([[lo[0], lo[1], 0.0], [hi[0], lo[1], 0.0], [hi[0], hi[1], 0.0], [lo[0], hi[1], 0.0]])
+    faces = np.array([[0, 1, 2], [0, 2, 3]], np.int64)
+    if proxy is None or not proxy.num_triangles:
+        return CollisionProxy(quad, faces)
+    return CollisionProxy(np.concatenate([proxy.vertices, quad]), np.concatenate([proxy.faces, faces + len(proxy.vertices)]))
+
+
+def splat_up(scene, prior: orientation.UpPrior | None, cfg: AlignmentCfg):
+    """[3] the up the Gaussians suggest before any collider exists (scene frame): the direction
+    search (:func:`orientation.search_up`) on :func:`splat_surfaces`, or an object's axis; the
+    user's ``--up`` when given; None when there is nothing opaque to judge by."""
+    if cfg.up_hint != "auto":
+        return np.asarray(_AXES[cfg.up_hint], float)
+    surfaces = splat_surfaces(scene, max_splats=50_000)
+    if not surfaces.num_triangles or surfaces.area <= 0:
+        return None
+    pts, nrm, band = _samples_and_band(surfaces, None, 20_000, 1)
+    if prior is None:
+        size = np.percentile(pts, 98, axis=0) - np.percentile(pts, 2, axis=0)
+        thin = int(np.argmin(size))
+        up = np.zeros(3)
+        up[thin] = -1.0 if thin == 1 else 1.0
+        prior = orientation.UpPrior(up, orientation.GEOMETRY_PRIOR_CONFIDENCE, "the geometry's thinnest axis")
+    cands = orientation.search_up(pts, nrm, band, prior)
+    if cands and cands[0].score > 0 and cands[0].support >= cfg.object_floor_fraction:
+        return cands[0].up
+    return orientation.object_up(pts, prior)[0]

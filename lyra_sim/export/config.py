@@ -187,6 +187,27 @@ class AlignmentCfg:
     room's floor holds 10-30 % of its surface; a blob of Gaussians with no support plane, well
     under 1 %. Defaults to 0.05."""
 
+    object_floor_fraction: float = 0.01
+    """A capture whose best floor fit holds less of its surface than this (or none at all) has
+    no floor: it is taken for an object (a person, a car, a statue) and stood on a ground plane
+    under its lowest points, its up from the prior and its principal axes
+    (:mod:`lyra_sim.export.orientation`). Between this and ``min_floor_inlier_fraction`` the fit
+    is kept and reported uncertain. Defaults to 0.01."""
+
+    min_confidence: float = 0.5
+    """Each of the frame's confidences (``report.json`` ``frame.confidence``: up axis, floor,
+    scale; 0..1 with the evidence named, :mod:`lyra_sim.export.orientation`) below this makes
+    ``frame.status`` "uncertain", and ``lyra-sim export`` names the flag that fixes it on
+    stderr. A floor fit at ``min_floor_inlier_fraction`` scores 0.5; an assumed camera height,
+    0.25. Defaults to 0.5."""
+
+    cameras: str | None = None
+    """Camera poses of the capture (``--cameras``): a nerfstudio ``transforms.json``, COLMAP
+    text ``images.txt``/``cameras.txt`` or their folder, or a Lyra pose ``.npz``
+    (:mod:`lyra_sim.cameras.readers`), in the splat's frame. They give the up axis, the camera
+    height above the floor (so the scale with ``camera_height``) and the fusion views, and win
+    over the file's frame record. None: no poses. Defaults to None."""
+
     use_recorded_frame: bool = True
     """When the scene file records the sim frame it was made in (the PLY ``generate`` writes:
     :mod:`lyra_sim.export.frame_record`), use it instead of fitting the floor, so a re-export

@@ -33,6 +33,7 @@ from lyra_sim.cameras.trajectories import LYRA_TRAJECTORIES
 from lyra_sim.errors import ExportError, InvalidInputError
 from lyra_sim.export.config import ColliderCfg
 from lyra_sim.export.frame_record import FrameRecord, read_source_record
+from lyra_sim.export.orientation import UpPrior, convention_prior
 from lyra_sim.gaussians import GaussianScene
 from lyra_sim.progress import report
 from lyra_sim.render.bands import render_in_bands
@@ -130,6 +131,9 @@ class SourceFrame:
         name: a label for reports.
         recorded: the sim frame the scene file itself records (``generate``'s ``scene.ply``,
             :mod:`lyra_sim.export.frame_record`); used unless the user asks for another frame.
+        prior: the up convention of the file's writer (:func:`~lyra_sim.export.orientation.convention_prior`).
+        cameras_evidence: set when ``cameras`` are the capture's own poses (``--cameras``): the
+            file and count, for the report; ``input_camera`` is then the first of them.
     """
 
     world_from_scene: Tensor | None = None
@@ -138,6 +142,8 @@ class SourceFrame:
     cameras: Cameras | None = None
     name: str = "scene"
     recorded: FrameRecord | None = None
+    prior: UpPrior | None = None
+    cameras_evidence: str | None = None
 
     @classmethod
     def from_teacher(cls, output, name: str = "scene") -> SourceFrame:
@@ -151,7 +157,24 @@ class SourceFrame:
         input camera, and the views of a ``camera_paths.json`` beside it
         (:mod:`lyra_sim.export.frame_record`); a file without a record gives a bare SourceFrame."""
         record, cams, input_camera = read_source_record(path)
-        return cls(input_camera=input_camera, cameras=cams, name=name or Path(path).stem, recorded=record)
+        return cls(input_camera=input_camera, cameras=cams, name=name or Path(path).stem, recorded=record,
+                   prior=convention_prior(path))
+
+    def with_capture_cameras(self, path: str | Path) -> SourceFrame:
+        """This frame with the capture's camera poses read from ``path``
+        (:func:`lyra_sim.cameras.readers.read_capture_cameras`): they become the views, the
+        input camera (the first) and the up evidence.
+
+        Raises:
+            CameraFileError: a file that cannot be read (one line naming it).
+        """
+        from dataclasses import replace
+
+        from lyra_sim.cameras.readers import read_capture_cameras
+
+        cams = read_capture_cameras(path)
+        return replace(self, cameras=cams, input_camera=cams.c2w[0].double(),
+                       cameras_evidence=f"{Path(path).name} ({len(cams)} views)")
 
 
 def depth_views_from_teacher(output) -> DepthViews:
@@ -173,8 +196,14 @@ def in_front_of_origin(scene: GaussianScene, fov_y_degrees: float = 60.0, aspect
     return float(ok.float().mean()) if len(scene) else 0.0
 
 
-def auto_cameras(scene: GaussianScene, cfg: ColliderCfg, source: SourceFrame | None = None) -> tuple[Cameras, str]:
-    """Cameras to render expected depth from, and the name of the placement used."""
+def auto_cameras(scene: GaussianScene, cfg: ColliderCfg, source: SourceFrame | None = None,
+                 up=None) -> tuple[Cameras, str]:
+    """Cameras to render expected depth from, and the name of the placement used.
+
+    Args:
+        up: [3] the scene's up, for the orbit (its cameras look down from 30 degrees above);
+            None: the geometry's thinnest axis.
+    """
     w, h = cfg.render_width, cfg.render_height
     placement = cfg.view_placement
     if placement == "auto":
@@ -204,7 +233,7 @@ def auto_cameras(scene: GaussianScene, cfg: ColliderCfg, source: SourceFrame | N
     centre, size = (lo + hi) / 2, (hi - lo)
     groups = []
     if placement in ("orbit", "outside-in"):
-        up = _up_guess(cpu)
+        up = _up_guess(cpu) if up is None else torch.as_tensor(up, dtype=torch.float64).flatten()
         radius = 0.6 * float(size.norm()) / math.tan(math.radians(30.0))
         groups.append(orbit_trajectory(centre, max(radius, 1e-3), 2 * n, K, w, h, elevation_degrees=30.0, up=up.tolist()))
     if placement in ("interior", "outside-in"):

@@ -12,6 +12,8 @@ every other PLY reader skips::
     comment lyra_sim scale_source <teacher|camera_height|scale|assumed>
     comment lyra_sim sim_frame z_up metres floor_at_z0
     comment lyra_sim input_camera <16 numbers>   (optional: the input camera's c2w, scene frame)
+    comment lyra_sim collider voxel_size <v> render_width <w> render_height <h> max_triangles <n> depth <source>
+                                                 (optional: how generate fused its collider)
 
 ``sim_from_scene`` is the similarity ``x_sim = s R x_scene + t`` into the sim frame (Z up,
 metres, floor at z = 0); ``metres_per_unit`` is ``s``. :func:`read_frame_record` reads it back
@@ -19,9 +21,14 @@ metres, floor at z = 0); ``metres_per_unit`` is ``s``. :func:`read_frame_record`
 :meth:`SourceFrame.from_file <lyra_sim.export.depth.SourceFrame.from_file>` gives ``export`` a
 source frame that holds it, with the cameras of ``camera_paths.json`` when that file lies beside the PLY (what
 ``generate`` writes: the teacher's camera paths in the sim frame), so the collider is fused from
-the same views as ``generate``'s. :func:`lyra_sim.export.alignment.estimate_alignment` uses it unless the user asked
-for another frame (``--up``, ``--scale``, ``--camera-height`` or their ``alignment.*`` config
-fields, or ``alignment.use_recorded_frame=false``).
+the same views as ``generate``'s. :func:`lyra_sim.export.alignment.estimate_alignment` uses it
+unless the user asked for another frame (``--up``, ``--scale``, ``--camera-height``,
+``--cameras`` or their ``alignment.*`` config fields, or ``alignment.use_recorded_frame=false``).
+
+The ``collider`` line carries what else decides that collider (and so the spawn points found on
+it): the TSDF voxel in scene units and the depth render size, which ``generate`` sets apart from
+``export``'s defaults; ``lyra-sim export`` applies them when the user sets no collider field
+(:func:`recorded_collider_settings`).
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ class FrameRecord:
         input_camera: [4, 4] the input camera's c2w in the file's frame, when recorded.
         origin: where it was read from (:data:`ORIGIN`).
         cameras: where the views came from (a sidecar's name and count), when found.
+        collider: how the writer fused its collider (``voxel_size`` in scene units,
+            ``render_width``, ``render_height``, ``max_triangles``, ``depth`` source), when recorded.
     """
 
     sim_from_scene: np.ndarray
@@ -58,15 +67,19 @@ class FrameRecord:
     input_camera: np.ndarray | None = None
     origin: str = ORIGIN
     cameras: str | None = None
+    collider: dict | None = None
 
     def to_dict(self) -> dict:
         return {"origin": self.origin, "metres_per_unit": self.metres_per_unit, "scale_source": self.scale_source,
-                "cameras": self.cameras}
+                "cameras": self.cameras, "collider": self.collider}
 
 
-def frame_comments(sim_from_scene, scale_source: str, input_camera=None) -> list[str]:
+COLLIDER_KEYS = {"voxel_size": float, "render_width": int, "render_height": int, "max_triangles": int, "depth": str}
+
+
+def frame_comments(sim_from_scene, scale_source: str, input_camera=None, collider: dict | None = None) -> list[str]:
     """The header comment lines (without ``comment ``) that record ``sim_from_scene`` (and the
-    input camera's c2w, when given)."""
+    input camera's c2w, and the collider settings of :data:`COLLIDER_KEYS`, when given)."""
     m = np.asarray(sim_from_scene, dtype=np.float64).reshape(4, 4)
     s = _similarity_scale(m)
     if s is None:
@@ -82,6 +95,10 @@ def frame_comments(sim_from_scene, scale_source: str, input_camera=None) -> list
     if input_camera is not None:
         c = np.asarray(input_camera, dtype=np.float64).reshape(16)
         lines.append(f"{PREFIX} input_camera " + " ".join(repr(float(v)) for v in c))
+    if collider:
+        words = [f"{k} {collider[k]!r}" if COLLIDER_KEYS[k] is not str else f"{k} {str(collider[k]).split()[0]}"
+                 for k in COLLIDER_KEYS if collider.get(k) is not None]
+        lines.append(f"{PREFIX} collider " + " ".join(words))
     return lines
 
 
@@ -117,7 +134,40 @@ def parse_frame_record(comments, where: str = "the file") -> FrameRecord | None:
             cam = np.array(values, dtype=np.float64).reshape(4, 4)
     except ValueError:
         pass
-    return FrameRecord(m, float(s), fields.get("scale_source", "unknown").strip() or "unknown", cam)
+    return FrameRecord(m, float(s), fields.get("scale_source", "unknown").strip() or "unknown", cam,
+                       collider=_parse_collider(fields.get("collider", "")))
+
+
+def _parse_collider(text: str) -> dict | None:
+    """The ``collider`` line's settings; None when absent. A damaged setting is left out (the
+    export's own default is used for it)."""
+    words = text.split()
+    out = {}
+    for key, value in zip(words[::2], words[1::2]):
+        kind = COLLIDER_KEYS.get(key)
+        try:
+            v = kind(value) if kind is not None else None
+        except ValueError:
+            continue
+        if v is None or (kind is not str and not (math.isfinite(v) and v > 0)):
+            continue
+        out[key] = v
+    return out or None
+
+
+def recorded_collider_settings(cfg, record: FrameRecord | None) -> dict | None:
+    """Put the collider settings ``record`` carries into the export config ``cfg`` (in place),
+    so the collider, and the spawn points found on it, are the ones ``generate`` made. The
+    caller applies this only when the user set no collider field. Returns what was applied
+    (None: nothing recorded, or ``cfg.alignment.use_recorded_frame`` is off)."""
+    if record is None or record.collider is None or not cfg.alignment.use_recorded_frame:
+        return None
+    applied = {}
+    for key in ("voxel_size", "render_width", "render_height", "max_triangles"):
+        if key in record.collider:
+            setattr(cfg.collider, key, record.collider[key])
+            applied[key] = record.collider[key]
+    return applied or None
 
 
 def read_frame_record(path: str | Path) -> FrameRecord | None:

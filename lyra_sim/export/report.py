@@ -62,7 +62,8 @@ def build_report(scene, cfg, alignment, proxy, stats: ColliderStats | None, view
         report["collider"] = {
             "triangles": proxy.num_triangles, "vertices": len(proxy.vertices), "watertight": proxy.is_watertight,
             "area_m2": proxy.area, "approximation": cfg.collider.approximation, "depth_source": views.source,
-            "views": stats.views, "voxel_size_m": stats.voxel_size * s, "grid": stats.grid,
+            "views": stats.views, "voxel_size_m": stats.voxel_size * s,
+            "voxel_size_scene_units": stats.voxel_size, "grid": stats.grid,
             "far_pixels_not_fused": stats.far_pixels_not_fused,
             "marching_cubes_triangles": stats.marching_cubes_triangles,
             "floater_triangles_removed": stats.floater_triangles_removed,
@@ -121,6 +122,13 @@ def _spawn_row(report: dict) -> str:
     return "0: no place found where the robot fits (a world without spawn points fails the physics check)"
 
 
+def _confidence_row(conf: dict) -> str:
+    """``up 0.85 (floor_fit, convention_prior), floor 0.88 (floor_fit), scale 0.1 (-)``."""
+    if not conf:
+        return "-"
+    return ", ".join(f"{k} {v['value']:.2g} ({', '.join(v['evidence']) or '-'})" for k, v in conf.items())
+
+
 def format_report(report: dict) -> str:
     """The report as an aligned two-column table."""
     col = report.get("collider") or {}
@@ -132,6 +140,7 @@ def format_report(report: dict) -> str:
         ("Gaussians", f"{g['count']:,} (SH degree {g['sh_degree']}, {g['usd_layers']} layer(s))"),
         ("frame", f"{report['frame']['mode']} (up {report['frame']['up_axis']}, metres), from "
                   f"{report['frame'].get('source', '-')}" + (" (UNCERTAIN)" if report["frame"].get("status") == "uncertain" else "")),
+        ("frame confidence", _confidence_row(report["frame"].get("confidence") or {})),
         ("collider triangles", f"{col['triangles']:,}" if col else "-"),
         ("watertight", _fmt(col.get("watertight")) if col else "-"),
         ("collider depth source", col.get("depth_source", "-")),

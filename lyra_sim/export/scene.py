@@ -27,7 +27,9 @@ from lyra_sim.export.alignment import (
     Alignment,
     angle_degrees,
     estimate_alignment,
+    ground_quad,
     refit_floor,
+    splat_up,
     splat_surfaces,
 )
 from lyra_sim.export.collider import (
@@ -188,7 +190,7 @@ def _export_scene(scene: GaussianScene, out_dir: str | Path, cfg: ExportCfg, dep
         planned.append("scene.nurec.usdz")
     outputs.check(planned)
 
-    source = _resolve_source(scene, source)
+    source = _resolve_source(scene, source, cfg)
     try:
         # ---------------------------------------------------------------- depth and collider
         proxy_scene, stats, views, floor_surface = None, None, None, None
@@ -211,8 +213,13 @@ def _export_scene(scene: GaussianScene, out_dir: str | Path, cfg: ExportCfg, dep
         # ---------------------------------------------------------------- alignment
         t1 = time.perf_counter()
         with step("alignment"):
-            alignment = estimate_alignment(proxy_scene if proxy_scene is not None else floor_surface, cfg.alignment, source)
+            alignment = estimate_alignment(proxy_scene if proxy_scene is not None else floor_surface, cfg.alignment,
+                                           source, object_points=_opaque_means(scene))
         proxy = proxy_scene.transformed(alignment.sim_from_scene) if proxy_scene is not None else None
+        if proxy is not None and alignment.capture == "object":
+            # An object (a statue, a person) has no floor of its own: it gets a ground square to stand on.
+            proxy = ground_quad(proxy)
+            proxy_scene = proxy.transformed(torch.linalg.inv(alignment.sim_from_scene))
         tilt_after = None
         if sim and proxy is not None:
             band = None if cfg.alignment.floor_inlier_distance is None else cfg.alignment.floor_inlier_distance * alignment.scale
@@ -307,16 +314,34 @@ def _export_scene(scene: GaussianScene, out_dir: str | Path, cfg: ExportCfg, dep
     return ExportResult(files, report, alignment, proxy, spawn, moving)
 
 
-def _resolve_source(scene: GaussianScene, source: SourceFrame | None) -> SourceFrame:
-    """Fill in the input camera by Lyra's convention when the scene lies in front of the origin."""
+def _resolve_source(scene: GaussianScene, source: SourceFrame | None, cfg: ExportCfg) -> SourceFrame:
+    """Read the capture's cameras (``alignment.cameras``); else fill in the input camera by
+    Lyra's convention when the scene lies in front of the origin."""
     source = source or SourceFrame()
+    if cfg.alignment.cameras is not None and source.cameras_evidence is None and cfg.alignment.frame == "sim":
+        source = source.with_capture_cameras(cfg.alignment.cameras)
     if source.input_camera is None and source.cameras is None and in_front_of_origin(scene.detach().to("cpu")) >= 0.5:
         source = replace(source, input_camera=torch.eye(4))
     return source
 
 
+def _opaque_means(scene: GaussianScene, min_opacity: float = 0.5, limit: int = 200_000):
+    """[M, 3] float64 centres of the opaque Gaussians (at most ``limit``, evenly strided),
+    scene frame: where an object capture's lowest points are."""
+    keep = torch.nonzero(scene.opacities.detach().cpu() >= min_opacity).squeeze(1)
+    if len(keep) > limit:
+        keep = keep[:: -(-len(keep) // limit)]
+    return scene.means.detach().cpu()[keep].double().numpy()
+
+
 def _render_views(scene: GaussianScene, cfg: ExportCfg, source: SourceFrame) -> DepthViews:
-    cams, _ = auto_cameras(scene, cfg.collider, source)
+    up = None
+    if source.cameras is None and source.input_camera is None and cfg.alignment.frame == "sim":
+        # No camera to place the orbit by: the up the splats themselves suggest, so the orbit
+        # looks down on the floor rather than up at it (the thinnest axis, signed -Y, put an
+        # OpenGL-frame room's orbit under its floor).
+        up = splat_up(scene, source.prior, cfg.alignment)
+    cams, _ = auto_cameras(scene, cfg.collider, source, up=up)
     s = scene if cfg.device is None else scene.to(cfg.device)
     return render_depth_views(s, cams, cfg.collider.min_alpha, scale_factor=cfg.collider.render_scale_factor)
 

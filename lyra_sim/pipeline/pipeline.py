@@ -511,7 +511,15 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
         timed = _timed_depth(decoded, output, cfg, teacher, "rendered" if depth is None else depth.source)
     result = export_scene(first.scene, staging, export_cfg, depth_views=depth, source=source, timed_depth=timed)
     # The PLYs record the frame the export chose, so `lyra-sim export scene.ply` rebuilds this world.
-    comments = frame_comments(result.alignment.sim_from_scene.numpy(), result.alignment.scale_source, source.input_camera)
+    # The collider settings too: generate's differ from export's defaults, and the spawn points
+    # are found on that collider (a re-export at export's defaults found 0 against 8).
+    col = result.report.get("collider") or {}
+    collider = None if not col else {
+        "voxel_size": col["voxel_size_scene_units"], "render_width": export_cfg.collider.render_width,
+        "render_height": export_cfg.collider.render_height, "max_triangles": export_cfg.collider.max_triangles,
+        "depth": col["depth_source"]}
+    comments = frame_comments(result.alignment.sim_from_scene.numpy(), result.alignment.scale_source, source.input_camera,
+                              collider)
     if len(decoded) == 1:
         files["ply"] = write_ply(first.scene, staging / "scene.ply", comments=comments)
     else:

@@ -76,7 +76,12 @@ def test_a_ply_without_the_record_exports_as_before(tmp_path, room_scene):
     path = write_ply(room_scene, tmp_path / "room.ply")
     assert main(["export", str(path), *FAST, "--out", str(tmp_path / "cli"), "--quiet", "--no-previews"]) == 0
     frame = json.loads((tmp_path / "cli/report.json").read_text())["frame"]
-    assert frame["source"] == "floor fit" and frame["recorded_frame"] is None and frame["status"] == "ok"
+    assert frame["source"] == "floor fit" and frame["recorded_frame"] is None
+    # Up and floor are sure (a room's floor, the input camera's convention agreeing); the scale
+    # rests on an assumed 1.6 m camera height, and the report says so.
+    assert frame["confidence"]["up"]["value"] > 0.6 and frame["confidence"]["floor"]["value"] > 0.5
+    assert frame["status"] == "uncertain" and [d["what"] for d in frame["uncertain"]] == ["scale"]
+    assert "--camera-height" in frame["uncertain"][0]["flags"]
     cfg = load_export_cfg(None, FAST)
     assert isinstance(cfg, ExportCfg)
     cfg.previews = False
@@ -93,14 +98,17 @@ def blob(n: int = 800, seed: int = 0) -> GaussianScene:
 
 
 def test_a_floor_fit_on_a_sliver_of_points_is_reported_uncertain(tmp_path, capsys):
+    """No plane holds 5 % of a blob: it is stood on its lowest points as an object, and up,
+    floor and scale are all reported uncertain with the flags that fix them."""
     path = write_ply(blob(), tmp_path / "blob.ply")
     assert main(["export", str(path), *FAST, "--out", str(tmp_path / "w"), "--quiet", "--no-previews"]) == 0
     assert (tmp_path / "w/scene.usdz").is_file()  # the world is still written
     frame = json.loads((tmp_path / "w/report.json").read_text())["frame"]
-    assert frame["status"] == "uncertain" and frame["source"] == "floor fit"
-    (doubt,) = frame["uncertain"]
-    assert doubt["what"] == "floor" and doubt["inlier_fraction"] < 0.05 == doubt["threshold"]
-    assert doubt["inlier_fraction"] == frame["floor_inlier_fraction"] and "--up" in doubt["flags"]
+    assert frame["status"] == "uncertain" and frame["capture"] == "object"
+    doubts = {d["what"]: d for d in frame["uncertain"]}
+    assert doubts["floor"]["confidence"] < 0.5 == doubts["floor"]["threshold"] and frame["floor_inlier_fraction"] < 0.05
+    assert "--up" in doubts["floor"]["flags"] and "--scale" in doubts["scale"]["flags"]
+    assert all(frame["confidence"][d]["value"] == doubts[d]["confidence"] for d in doubts)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "uncertain" in err[0] and "--up" in err[0] and "--scale" in err[0]
 
@@ -109,3 +117,40 @@ def test_a_room_floor_is_trusted(world):
     """The shared room world (teacher frame) and a floor fit on the room itself are both "ok"."""
     _, result = world
     assert result.report["frame"]["status"] == "ok" and result.report["floor"]["inlier_fraction"] > 0.05
+
+
+def test_collider_settings_round_trip_and_apply_only_when_the_user_set_none(tmp_path, room_scene):
+    from lyra_sim.cli import build_parser
+    from lyra_sim.cli.export import cfg_from_args, collider_set_by_user
+    from lyra_sim.export.frame_record import recorded_collider_settings
+
+    collider = {"voxel_size": 0.024832013249397277, "render_width": 160, "render_height": 96, "max_triangles": 150000,
+                "depth": "teacher"}
+    path = write_ply(room_scene[:50], tmp_path / "r.ply", comments=frame_comments(np.eye(4), "teacher", None, collider))
+    rec = read_frame_record(path)
+    assert rec.collider == collider  # floats repr'd exactly
+    damaged = parse_frame_record(["lyra_sim sim_from_scene " + " ".join(map(str, np.eye(4).ravel())),
+                                  "lyra_sim collider voxel_size nan render_width x max_triangles 7 bogus 3"])
+    assert damaged.collider == {"max_triangles": 7}  # bad values are left out, the rest kept
+    parser = build_parser()
+    plain = parser.parse_args(["export", str(path), "--out", str(tmp_path / "o")])
+    cfg = cfg_from_args(plain)
+    assert not collider_set_by_user(plain)
+    assert recorded_collider_settings(cfg, rec) == {k: v for k, v in collider.items() if k != "depth"}
+    assert cfg.collider.voxel_size == collider["voxel_size"] and cfg.collider.render_height == 96
+    for given in (["collider.resolution=64"], ["--voxel-size", "0.1"], ["--max-triangles", "9"]):
+        args = parser.parse_args(["export", str(path), *given, "--out", str(tmp_path / "o")])
+        assert collider_set_by_user(args), given
+    off = cfg_from_args(parser.parse_args(["export", str(path), "alignment.use_recorded_frame=false", "--out", "o"]))
+    assert recorded_collider_settings(off, rec) is None
+
+
+def test_a_teacher_depth_collider_is_named_as_not_redone(tmp_path, room_scene, room_output):
+    """The record says generate fused teacher depth, which the file does not carry: the export
+    says its collider (and spawn points) may differ."""
+    m = room_output.world_from_scene.double().numpy()
+    path = write_ply(room_scene, tmp_path / "t.ply", comments=frame_comments(
+        m, "teacher", np.eye(4), {"voxel_size": 0.08, "render_width": 64, "render_height": 48, "depth": "teacher"}))
+    assert main(["export", str(path), "--no-collider", "--out", str(tmp_path / "w"), "--quiet", "--no-previews"]) == 0
+    rec = json.loads((tmp_path / "w/report.json").read_text())["frame"]["recorded_frame"]
+    assert rec["collider_settings_used"]["voxel_size"] == 0.08 and "teacher depth" in rec["collider_note"]
