@@ -57,12 +57,15 @@ class ColliderCfg:
     resolution: int = 192
     """Voxels along the longest side when ``voxel_size`` is None. Defaults to 192."""
 
-    max_depth_ratio: float | None = 4.0
+    max_depth_ratio: float | None = None
     """Pixels deeper than this many times the median valid depth are not fused (they still count
     as free space in the floater check): the collider covers the region where the depth is dense,
-    and that region, not the farthest point seen, sets the grid and the voxel. A street's depth
-    reaches the horizon: fused whole, its grid spanned kilometres and its voxels were 23 cm.
-    None: fuse every pixel. Defaults to 4.0."""
+    and that region, not the farthest point seen, sets the grid and the voxel. For views along a
+    camera path (generate sets 4: a street's depth reaches the horizon, and fused whole its grid
+    spanned kilometres with 23 cm voxels). None, export's default, fuses every pixel: its
+    automatic views circle the content or look out from its centre, where the median depth says
+    little (a capture's interior views saw 30 % of their pixels cut and a 1.8 m collider).
+    Defaults to None."""
 
     truncation_voxels: float = 3.0
     """TSDF truncation band, in voxels. Defaults to 3."""

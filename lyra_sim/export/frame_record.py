@@ -12,7 +12,7 @@ every other PLY reader skips::
     comment lyra_sim scale_source <teacher|camera_height|scale|assumed>
     comment lyra_sim sim_frame z_up metres floor_at_z0
     comment lyra_sim input_camera <16 numbers>   (optional: the input camera's c2w, scene frame)
-    comment lyra_sim collider voxel_size <v> render_width <w> render_height <h> max_triangles <n> depth <source>
+    comment lyra_sim collider voxel_size <v> render_width <w> render_height <h> max_triangles <n> max_depth_ratio <r> depth <source>
                                                  (optional: how generate fused its collider)
 
 ``sim_from_scene`` is the similarity ``x_sim = s R x_scene + t`` into the sim frame (Z up,
@@ -74,7 +74,8 @@ class FrameRecord:
                 "cameras": self.cameras, "collider": self.collider}
 
 
-COLLIDER_KEYS = {"voxel_size": float, "render_width": int, "render_height": int, "max_triangles": int, "depth": str}
+COLLIDER_KEYS = {"voxel_size": float, "render_width": int, "render_height": int, "max_triangles": int,
+                 "max_depth_ratio": float, "depth": str}
 
 
 def frame_comments(sim_from_scene, scale_source: str, input_camera=None, collider: dict | None = None) -> list[str]:
@@ -163,7 +164,7 @@ def recorded_collider_settings(cfg, record: FrameRecord | None) -> dict | None:
     if record is None or record.collider is None or not cfg.alignment.use_recorded_frame:
         return None
     applied = {}
-    for key in ("voxel_size", "render_width", "render_height", "max_triangles"):
+    for key in ("voxel_size", "render_width", "render_height", "max_triangles", "max_depth_ratio"):
         if key in record.collider:
             setattr(cfg.collider, key, record.collider[key])
             applied[key] = record.collider[key]

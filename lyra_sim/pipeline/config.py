@@ -130,13 +130,15 @@ class GenerateCfg:
     """Ask the teacher for a moving scene and decode it with the time-conditioned decoder.
     Defaults to False."""
     export: ExportCfg = field(default_factory=lambda: ExportCfg(
-        usd_format="usdz", previews=False, collider=ColliderCfg(render_width=160, render_height=96, resolution=320)))
+        usd_format="usdz", previews=False,
+    collider=ColliderCfg(render_width=160, render_height=96, resolution=320, max_depth_ratio=4.0)))
     """USD, collider, gravity/scale, spawn points (``lyra-sim export``'s settings); a single
     ``scene.usdz`` by default; preview.png replaces export's report.png; the collider's surface
     depth is rendered at the teacher's default frame size (160x96: one value per teacher pixel)
     and fused at 320 voxels along the longest side (about 3 cm in a room: measured 5.6 cm Chamfer
-    vs 6.8 cm at 192 on a fresh bedroom). Defaults to ExportCfg(usd_format="usdz", previews=False,
-    collider=ColliderCfg(160x96, resolution 320))."""
+    vs 6.8 cm at 192 on a fresh bedroom), leaving out depth beyond 4x the median (the teacher's
+    paths see the horizon outdoors). Defaults to ExportCfg(usd_format="usdz", previews=False,
+    collider=ColliderCfg(160x96, resolution 320, max_depth_ratio 4))."""
     preview: PreviewCfg = field(default_factory=PreviewCfg)
     """Previews. Defaults to PreviewCfg()."""
     refine: RefineCfg = field(default_factory=RefineCfg)

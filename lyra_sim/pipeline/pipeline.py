@@ -517,7 +517,7 @@ def _export(decoded: list[DecodedScene], output, cfg: GenerateCfg, staging: Path
     collider = None if not col else {
         "voxel_size": col["voxel_size_scene_units"], "render_width": export_cfg.collider.render_width,
         "render_height": export_cfg.collider.render_height, "max_triangles": export_cfg.collider.max_triangles,
-        "depth": col["depth_source"]}
+        "max_depth_ratio": export_cfg.collider.max_depth_ratio, "depth": col["depth_source"]}
     comments = frame_comments(result.alignment.sim_from_scene.numpy(), result.alignment.scale_source, source.input_camera,
                               collider)
     if len(decoded) == 1:

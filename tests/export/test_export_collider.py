@@ -71,10 +71,10 @@ def test_far_depth_is_not_fused_so_it_cannot_coarsen_the_voxel(room_views):
     far = 40 * float(views.depth[views.valid()].median())
     views.depth[:2, :20] = far
     views.masks[:2, :20] = True
-    cfg = ColliderCfg(resolution=96, max_triangles=30_000)
+    cfg = ColliderCfg(resolution=96, max_triangles=30_000, max_depth_ratio=4.0)  # generate's setting
     _, clean = build_collision_proxy(room_views, cfg)
     proxy, near = build_collision_proxy(views, cfg)
-    _, whole = build_collision_proxy(views, ColliderCfg(resolution=96, max_triangles=30_000, max_depth_ratio=None))
+    _, whole = build_collision_proxy(views, ColliderCfg(resolution=96, max_triangles=30_000))  # export's default: all
     assert near.far_pixels_not_fused > 0 and clean.far_pixels_not_fused == 0
     assert near.voxel_size == pytest.approx(clean.voxel_size, rel=0.05)  # the room, not the backdrop, sets the voxel
     assert whole.voxel_size > 3 * clean.voxel_size  # negative control: fusing the backdrop coarsens everything
