@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lyra_sim.cli.shared import stdout_to_stderr, warn_unchecked
+from lyra_sim.cli.shared import progress_display, stdout_to_stderr, warn_unchecked
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "2 min more the first time Warp compiles its kernels); with two, disagreements are listed")
     c.add_argument("--no-drop", action="store_true", help="validators only, no physics")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
+    c.add_argument("--quiet", action="store_true", help="no progress bar (--json has none either)")
     c.set_defaults(func=run)
     return c
 
@@ -26,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from lyra_sim.errors import InvalidInputError
+    from lyra_sim.progress import using
     from lyra_sim.sim.engine_check import check_engines, parse_engines
 
     engines = parse_engines(args.engine)  # a typo fails before any work
@@ -43,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
             print(result.summary())
         # Validators only is not a failure of the world: exit 0 unless they found an error.
         return 1 if result.status == "failed" else 0
-    say = None if args.json else (lambda line: print(f"checking in {line}", flush=True))
-    with stdout_to_stderr(args.json):
+    quiet = args.json or args.quiet
+    say = None if quiet else (lambda line: print(f"checking in {line}", flush=True))
+    # A bar per engine run (stage, count, time left) on stderr; stdout keeps the one JSON document.
+    with stdout_to_stderr(args.json), progress_display(quiet=quiet) as bar, using(bar):
         result = check_engines(args.world, engines, progress=say)
     if result.reason == "no spawn points":
         raise InvalidInputError(f"{args.world}: the world has no spawn points, so no body or robot can be placed in it; "

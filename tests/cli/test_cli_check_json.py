@@ -32,3 +32,14 @@ def test_check_json_stdout_is_one_document():
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)  # the whole of stdout: no banner before or after
     assert document["status"] == "passed" and document["drops"]
+
+
+def test_check_shows_a_bar_per_engine_run_on_stderr_unless_quiet():
+    world = REPO / "scenes" / "gallery" / "corridor" / "scene.usdz"
+    run = lambda *flags: subprocess.run([sys.executable, "-m", "lyra_sim.cli", "check", str(world), *flags],
+                                        capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    shown = run()
+    assert shown.returncode == 0, shown.stderr
+    assert "physics check" in shown.stderr and "1/1" in shown.stderr and "physics check (" not in shown.stdout
+    quiet = run("--quiet")
+    assert quiet.returncode == 0 and "physics check (" not in quiet.stderr and "checking in" not in quiet.stdout
