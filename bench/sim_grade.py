@@ -107,6 +107,36 @@ def frame_errors(prompt: str, seed: int, world: Path) -> dict:
             "scale_source": res.alignment.scale_source, "teacher_depth_collider": reference}
 
 
+def rescore(prompt: str, seed: int, world: Path) -> dict:
+    """The kept world's collider scored against the teacher's ground truth both ways: to the
+    nearest ground-truth *samples* (the protocol of the tables so far) and to the ground-truth
+    *surface* (exact point-to-triangle distances, ``collider_accuracy(exact=True)``)."""
+    import numpy as np
+    import torch
+
+    from lyra_sim.cameras import Cameras
+    from lyra_sim.eval.collider import collider_accuracy
+    from lyra_sim.export.collider import CollisionProxy
+    from lyra_sim.export.mesh_io import read_obj
+    from lyra_sim.pipeline import load_generate_cfg
+    from lyra_sim.pipeline.pipeline import LyraPipeline, _run_teacher
+
+    cfg = load_generate_cfg(world / "config.yaml")
+    output = _run_teacher(LyraPipeline(cfg).teacher(), cfg, prompt, None, None)
+    report = json.loads((world / "report.json").read_text())
+    sim_from_scene = torch.tensor(np.array(report["frame"]["sim_from_scene"]), dtype=torch.float64)
+    collider = CollisionProxy(*read_obj(world / "collider.obj"))
+    forward = [t for t in output.trajectories if not t.name.endswith("_flipped")]
+    cams, depth = Cameras.cat([t.cameras for t in forward]), torch.cat([t.depth for t in forward]).float()
+    mesh = output.meshes[0]
+    out = {}
+    for name, exact in (("samples", False), ("surface", True)):
+        t0 = time.perf_counter()
+        out[name] = collider_accuracy(collider, sim_from_scene, mesh.vertices, mesh.faces, cams, depth, exact=exact)
+        out[name]["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
 def humanoid(world: Path) -> dict:
     """The PD humanoid standing 3 s at every spawn point (one env per spawn point)."""
     from lyra_sim.sim import WorldCfg, compose_world, open_scene, write_world
@@ -171,7 +201,19 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=None, help="scene names to (re)run")
     parser.add_argument("--config", nargs="*", default=[], help="key=value overrides for every generate")
     parser.add_argument("--keep", type=Path, default=Path(tempfile.gettempdir()) / "lyra_sim_grade", help="where the worlds go")
+    parser.add_argument("--rescore", action="store_true",
+                        help="only re-score the colliders of the worlds kept in --keep, to samples and to the surface; "
+                             "writes bench/results/sim_grade_rescore.json")
     args = parser.parse_args()
+    if args.rescore:
+        found = [(n, p, s) for n, p, s in SCENES if (args.keep / n / "collider.obj").is_file()
+                 and (args.only is None or n in args.only)]
+        scores = {}
+        for name, prompt, seed in found:
+            scores[name] = rescore(prompt, seed, args.keep / name)
+            print(name, json.dumps(scores[name]), flush=True)
+        write_json(OUT / "sim_grade_rescore.json", {"machine": machine(), "worlds": str(args.keep), "scores": scores})
+        return 0
     per_scene = OUT / "sim_grade"
     per_scene.mkdir(parents=True, exist_ok=True)
     rows = []

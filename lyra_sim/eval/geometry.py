@@ -124,8 +124,17 @@ def chamfer_fscore(pred: Tensor, gt: Tensor, threshold: float = 0.05) -> dict[st
     if pred.shape[0] == 0 or gt.shape[0] == 0:
         nan = math.nan
         return {"chamfer": nan, "accuracy": nan, "completeness": nan, "precision": 0.0, "recall": 0.0, "fscore": 0.0}
-    d_pred = nearest_distances(pred, gt)
-    d_gt = nearest_distances(gt, pred)
+    return distance_scores(nearest_distances(pred, gt), nearest_distances(gt, pred), threshold)
+
+
+def distance_scores(d_pred: Tensor, d_gt: Tensor, threshold: float = 0.05) -> dict[str, float]:
+    """:func:`chamfer_fscore`'s numbers from the distances themselves: ``d_pred`` [N] from each
+    predicted point to the ground truth, ``d_gt`` [M] from each ground-truth point to the
+    prediction (nearest points, or exact point-to-surface distances)."""
+    if len(d_pred) == 0 or len(d_gt) == 0:
+        nan = math.nan
+        return {"chamfer": nan, "accuracy": nan, "completeness": nan, "precision": 0.0, "recall": 0.0, "fscore": 0.0}
+    d_pred, d_gt = torch.as_tensor(d_pred, dtype=torch.float64), torch.as_tensor(d_gt, dtype=torch.float64)
     precision = float((d_pred < threshold).double().mean())
     recall = float((d_gt < threshold).double().mean())
     f = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0

@@ -56,3 +56,19 @@ def test_ground_truth_the_cameras_never_saw_does_not_count():
     res = collider_accuracy(CollisionProxy(vis_v.numpy(), vis_f.numpy()), torch.eye(4, dtype=torch.float64), verts, faces,
                             cams, depth, samples=50_000)
     assert res["recall"] > 0.99 and res["fscore"] > 0.99
+
+
+def test_exact_distances_do_not_charge_a_perfect_collider_for_sparse_samples():
+    verts, faces = floor_mesh()
+    cams, depth = camera_looking_down()
+    vis_v, vis_f = floor_mesh(size=3.2, n=16)
+    perfect = CollisionProxy(vis_v.numpy(), vis_f.numpy())
+    eye = torch.eye(4, dtype=torch.float64)
+    # 300 samples over ~10 m^2: about 18 cm apart, so sample-to-sample distances are centimetres.
+    sampled = collider_accuracy(perfect, eye, verts, faces, cams, depth, samples=300, exact=False)
+    exact = collider_accuracy(perfect, eye, verts, faces, cams, depth, samples=300, exact=True)
+    assert sampled["fscore"] < 0.6 and sampled["accuracy_m"] > 0.03  # the protocol's own error
+    assert exact["fscore"] > 0.99 and exact["chamfer_m"] < 1e-6
+    shifted = CollisionProxy(vis_v.numpy() + np.array([0.0, 0.0, 0.1]), vis_f.numpy())
+    off = collider_accuracy(shifted, eye, verts, faces, cams, depth, samples=300, exact=True)
+    assert off["fscore"] == 0.0 and abs(off["chamfer_m"] - 0.1) < 1e-6  # exact: the offset itself
