@@ -216,8 +216,10 @@ def search_up(points: np.ndarray, normals: np.ndarray, band: float, prior: UpPri
     """Every candidate direction scored as a floor normal, best first.
 
     Score: the best plane's support minus twice what lies below it (a table top has the floor
-    under it), times ``2 - extent / largest extent`` along the direction (scenes are wider than
-    tall: a room's largest wall can hold more surface than its cluttered floor), times
+    under it), times ``largest extent / extent`` along the direction, at most 4 (scenes are wider
+    than tall: a room's largest wall can hold more surface than its cluttered floor; a Z-up room
+    whose wall held 16 % of the surface against its floor's 9 % came out lying on its side with
+    the milder ``2 - extent / largest``), times
     ``1 + prior.confidence`` within 30 degrees of the prior, so the prior breaks near-ties and
     never outweighs a plane that holds clearly more of the surface.
     """
@@ -228,7 +230,7 @@ def search_up(points: np.ndarray, normals: np.ndarray, band: float, prior: UpPri
     widest = max(max(extents), 1e-30)
     for d, extent in zip(dirs, extents):
         support, below, _ = plane_support(points, normals, d, band)
-        base = max(0.0, support - 2 * below) * (2.0 - extent / widest)
+        base = max(0.0, support - 2 * below) * min(4.0, widest / max(extent, 1e-30))
         bonus = 1.0 + prior.confidence if d @ prior.up > cos30 else 1.0
         cands.append(UpCandidate(d, support, below, base * bonus))
     return sorted(cands, key=lambda c: -c.score)

@@ -123,8 +123,8 @@ def test_z_up_scene_without_cameras(room_output, room_views):
     views = room_views.transformed(room_output.world_from_scene.double())
     proxy, _ = build_collision_proxy(views, ColliderCfg(resolution=96))
     al = estimate_alignment(proxy, AlignmentCfg(), SourceFrame())
-    assert angle_degrees(al.up_hint, [0, 0, 1]) < 1.0
-    assert angle_degrees(al.floor.normal, [0, 0, 1]) < 1.0 and al.tilt_before_degrees < 1.0
+    assert angle_degrees(al.up_hint, [0, 0, 1]) < 5.0  # a surface-normal mode; the floor fit refines it
+    assert angle_degrees(al.floor.normal, [0, 0, 1]) < 1.0 and al.tilt_before_degrees < 5.0  # tilt from that hint
     assert (al.scale_source, al.scale) == ("assumed", 1.0)
     sim = proxy.transformed(al.sim_from_scene)
     assert abs(np.median(sim.vertices[sim.vertices[:, 2] < 0.1, 2])) < 0.03  # the floor at z = 0
