@@ -37,7 +37,7 @@ def test_dataset_poses_are_made_relative_to_the_first_camera(tmp_path):
     assert np.allclose(read_lyra_pose_npz(tmp_path / "k.npz", relative=False).c2w.numpy(), stored, atol=1e-5)
 
 
-def test_pose_npz_alone_gets_placeholder_intrinsics(tmp_path):
+def test_pose_npz_alone_gets_assumed_intrinsics(tmp_path):
     np.savez(tmp_path / "k.npz", data=poses(), inds=np.arange(3))
     cams = read_capture_cameras(tmp_path / "k.npz")
     assert len(cams) == 3 and cams.K[0, 0, 2].item() == 640

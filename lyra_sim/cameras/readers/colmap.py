@@ -6,7 +6,7 @@ and translation are **world-to-camera** with **OpenCV** camera axes (x right, y 
 forward): ``x_cam = R(q) x_world + t``, so the camera centre is ``-R^T t``. ``cameras.txt``
 holds ``CAMERA_ID MODEL WIDTH HEIGHT PARAMS...``; the pinhole part (fx, fy, cx, cy) of every
 model is read and distortion is ignored. Without ``cameras.txt`` the cameras get a 60 degree
-placeholder pinhole (the poses are what orientation needs).
+assumed pinhole (the poses are what orientation needs).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from lyra_sim.cameras.cameras import Cameras
-from lyra_sim.cameras.readers.common import CameraFileError, check_file, placeholder_intrinsics, to_cameras
+from lyra_sim.cameras.readers.common import CameraFileError, check_file, assumed_intrinsics, to_cameras
 
 _FOCAL_LAYOUT = {  # model -> indices of (fx, fy, cx, cy) in PARAMS (fy = fx for the one-focal models)
     "SIMPLE_PINHOLE": (0, 0, 1, 2), "SIMPLE_RADIAL": (0, 0, 1, 2), "RADIAL": (0, 0, 1, 2),
@@ -107,7 +107,7 @@ def read_colmap_text(images: str | Path, cameras: str | Path | None = None) -> C
     c2w[:, :3, :3] = rot.transpose(0, 2, 1)
     c2w[:, :3, 3] = -np.einsum("nji,nj->ni", rot, t)
     if intrinsics is None:
-        K = np.broadcast_to(placeholder_intrinsics().numpy(), (len(rows), 3, 3))
+        K = np.broadcast_to(assumed_intrinsics().numpy(), (len(rows), 3, 3))
         sizes = np.tile([640.0, 480.0], (len(rows), 1))
     else:
         missing = sorted({r[3] for r in rows} - set(intrinsics))

@@ -1,4 +1,4 @@
-"""What the capture-camera readers share: the error, the file check, the placeholder intrinsics."""
+"""What the capture-camera readers share: the error, the file check, the assumed intrinsics."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def check_file(path: str | Path) -> Path:
     return path
 
 
-def placeholder_intrinsics(width: int = 640, height: int = 480, fov_y_degrees: float = 60.0) -> torch.Tensor:
+def assumed_intrinsics(width: int = 640, height: int = 480, fov_y_degrees: float = 60.0) -> torch.Tensor:
     """[3, 3] K of a centred pinhole with ``fov_y_degrees``, for poses given without intrinsics."""
     f = 0.5 * height / math.tan(math.radians(fov_y_degrees) / 2)
     return intrinsics_matrix(f, f, width / 2, height / 2, dtype=torch.float64)

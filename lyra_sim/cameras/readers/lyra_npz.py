@@ -7,7 +7,7 @@ Two layouts, told apart by their arrays:
   in the first camera's frame (its loader left-multiplies every c2w by ``inv(c2w[0])``), so the
   poses are made relative to the first one the same way (``relative=False`` keeps them as
   stored). Intrinsics live in the sibling ``intrinsics/<key>.npz`` (``data`` [N, 4] fx, fy,
-  cx, cy in pixels at 1280 x 704); without it the cameras get a 60 degree placeholder pinhole
+  cx, cy in pixels at 1280 x 704); without it the cameras get a assumed 60 degree pinhole
   of that size.
 - Lyra-2's custom trajectory ``trajectory.npz``: ``w2c`` [N, 4, 4] **world-to-camera**, OpenCV,
   with ``intrinsics`` [N, 3, 3], ``image_height``, ``image_width``
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from lyra_sim.cameras.cameras import Cameras
-from lyra_sim.cameras.readers.common import CameraFileError, check_file, placeholder_intrinsics, to_cameras
+from lyra_sim.cameras.readers.common import CameraFileError, check_file, assumed_intrinsics, to_cameras
 
 LYRA_SIZE = (1280, 704)
 """Lyra's frame size (width, height), which its intrinsics npz refers to."""
@@ -65,7 +65,7 @@ def read_lyra_pose_npz(path: str | Path, relative: bool = True) -> Cameras:
 
 
 def _sibling_intrinsics(path: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """K [N, 3, 3] and sizes [N, 2] from ``../intrinsics/<same name>`` (placeholders without it)."""
+    """K [N, 3, 3] and sizes [N, 2] from ``../intrinsics/<same name>`` (an assumed pinhole without it)."""
     sizes = np.tile(np.asarray(LYRA_SIZE, np.float64), (n, 1))
     other = path.parent.parent / "intrinsics" / path.name
     if path.parent.name == "pose" and other.is_file():
@@ -78,4 +78,4 @@ def _sibling_intrinsics(path: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
                 return K, sizes
         except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile):
             pass
-    return np.broadcast_to(placeholder_intrinsics(*LYRA_SIZE).numpy(), (n, 3, 3)).copy(), sizes
+    return np.broadcast_to(assumed_intrinsics(*LYRA_SIZE).numpy(), (n, 3, 3)).copy(), sizes
