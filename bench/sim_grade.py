@@ -132,7 +132,8 @@ def rescore(prompt: str, seed: int, world: Path) -> dict:
     out = {}
     for name, exact in (("samples", False), ("surface", True)):
         t0 = time.perf_counter()
-        out[name] = collider_accuracy(collider, sim_from_scene, mesh.vertices, mesh.faces, cams, depth, exact=exact)
+        out[name] = collider_accuracy(collider, sim_from_scene, mesh.vertices, mesh.faces, cams, depth,
+                                      samples=200_000, exact=exact)
         out[name]["seconds"] = round(time.perf_counter() - t0, 1)
     return out
 

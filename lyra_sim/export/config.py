@@ -237,7 +237,13 @@ class SpawnCfg:
     """Head-room needed above the ground, metres. Defaults to 1.8."""
 
     min_spacing: float = 1.0
-    """Minimum distance between spawn points, metres. Defaults to 1.0."""
+    """Preferred least distance between spawn points, metres. Defaults to 1.0."""
+
+    fill_spacing: float | None = None
+    """When fewer than ``num_points`` fit ``min_spacing`` apart (a small room: room_a's 2.6 m^2
+    of ground with full clearance held 3), more are added at least this far from every point
+    picked, metres; None: twice ``robot_radius``, footprints that do not overlap. Set it to
+    ``min_spacing`` to never go closer. Defaults to None."""
 
     cell_size: float = 0.05
     """Grid cell of the ground map, metres; the finest used (see ``max_cells``). Defaults to 0.05."""

@@ -22,7 +22,8 @@ that plane by at most ``max_floor_roughness`` in all: a 10 degree ramp passes, a
 floor does not. The ground's "top" counts low clutter facing any way.
 
 *Picks.* Points are picked greedily, farthest first, at least ``min_spacing`` apart, a footprint
-as rough as the limit counting ``min_spacing`` nearer (smooth ground wins). A point lies on its
+as rough as the limit counting ``min_spacing`` nearer (smooth ground wins); when the ground holds
+fewer than ``num_points`` that far apart, the rest are picked at least ``fill_spacing`` apart. A point lies on its
 fitted plane raised by the highest ground above it under the footprint (where a dropped robot
 comes to rest) and carries the plane's unit normal.
 """
@@ -321,12 +322,17 @@ def find_spawn_points(proxy: CollisionProxy, cfg: SpawnCfg | None = None, keep_o
     penalty = cfg.min_spacing * (fit.rise - fit.sink)[ok] / cfg.max_floor_roughness
     chosen = [int(np.argmax(clear - penalty))]
     dist = np.linalg.norm(xy - xy[chosen[0]], axis=1)
+    fill = 2.0 * cfg.robot_radius if cfg.fill_spacing is None else cfg.fill_spacing
+    spacing = cfg.min_spacing
     while len(chosen) < cfg.num_points:
         # Farthest from the chosen ones; ties broken toward more clearance.
-        score = np.where(dist >= cfg.min_spacing, dist - penalty + 1e-3 * clear, -np.inf)
+        score = np.where(dist >= spacing, dist - penalty + 1e-3 * clear, -np.inf)
         nxt = int(np.argmax(score))
         if not np.isfinite(score[nxt]):
-            break
+            if spacing <= fill:
+                break
+            spacing = fill  # a small ground: closer points, footprints still apart
+            continue
         chosen.append(nxt)
         dist = np.minimum(dist, np.linalg.norm(xy - xy[nxt], axis=1))
     # The robot rests on the highest ground above the plane under its footprint.

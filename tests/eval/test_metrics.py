@@ -105,6 +105,34 @@ def test_unprojection_and_visibility():
     assert seen[:192].all() and not seen[192:].any()
 
 
+def test_visibility_with_normals_hides_the_back_of_a_thin_plank_but_keeps_a_grazing_floor():
+    # A camera at the origin looking down +z (OpenCV) at a 3 cm plank 10 m away, its front face
+    # filling the view: the depth map shows the front face at 10 m (a pixel spans 10 cm there).
+    K = intrinsics_matrix(100.0, 100.0, 80.0, 60.0)
+    cams = Cameras(torch.eye(4, dtype=torch.float64)[None], K[None].double(), 160, 120)
+    depth = torch.full((1, 120, 160), 10.0, dtype=torch.float64)
+    front = depth_to_points(depth, cams)
+    front = front[front[:, :2].norm(dim=-1) < 1.0]  # near the axis: incidence under 6 degrees
+    back = front * (10.03 / 10.0)  # the plank's back face, 3 cm behind along each ray
+    facing_camera = torch.tensor([[0.0, 0.0, 1.0]], dtype=torch.float64).expand(len(front), 3)
+    points, normals = torch.cat([front, back]), torch.cat([facing_camera, facing_camera])
+    loose = visible_points(points, cams, depth)  # 2 cm + 2 % of z: 22 cm admits the back face
+    assert loose.all()
+    exact = visible_points(points, cams, depth, abs_tol=0.01, normals=normals)
+    assert exact[: len(front)].all() and not exact[len(front):].any()
+    # A floor 1.6 m below the camera seen at grazing incidence 10-20 m ahead: its depth changes by
+    # tens of centimetres across a pixel, so the nearest pixel's depth differs from the point's.
+    rays_v = torch.arange(61, 120, dtype=torch.float64) + 0.5  # rows below the horizon (cy = 60)
+    z_floor = 1.6 * 100.0 / (rays_v - 60.0)  # z where each row's centre ray meets the floor (y = 1.6)
+    floor_depth = torch.zeros(1, 120, 160, dtype=torch.float64)
+    floor_depth[0, 61:] = z_floor[:, None]
+    z = torch.linspace(10.0, 20.0, 50, dtype=torch.float64)
+    floor = torch.stack([torch.zeros_like(z), torch.full_like(z, 1.6), z], -1)  # between row centres
+    up = torch.tensor([[0.0, -1.0, 0.0]], dtype=torch.float64).expand(len(z), 3)
+    assert visible_points(floor, cams, floor_depth, abs_tol=0.01, normals=up).all()
+    assert not visible_points(floor, cams, floor_depth, rel_tol=0.0, abs_tol=0.01).all()  # without the incidence term
+
+
 def test_decoded_depth_metrics_are_metric_and_count_near_sky_splats():
     from lyra_sim.eval import decoded_depth_metrics
 

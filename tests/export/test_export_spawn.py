@@ -65,6 +65,23 @@ def test_spawn_points_avoid_obstacles_and_low_ceilings():
     assert find_spawn_points(proxy, SpawnCfg(robot_radius=2.5)) == []
 
 
+def test_a_small_room_gets_more_points_closer_together_but_never_overlapping():
+    # A 2 x 2 m floor walled in: the free centres form a 1.3 m square, so only 2-3 points fit 1 m
+    # apart; the fill pass adds more at least two robot radii (0.7 m) apart.
+    walls = [box((-1.1, -1.1, 0), (1.1, -1.0, 2.5)), box((-1.1, 1.0, 0), (1.1, 1.1, 2.5)),
+             box((-1.1, -1.0, 0), (-1.0, 1.0, 2.5)), box((1.0, -1.0, 0), (1.1, 1.0, 2.5))]
+    proxy = merge(floor_quad(1.0), *walls)
+    strict = find_spawn_points(proxy, SpawnCfg(fill_spacing=1.0))
+    filled = find_spawn_points(proxy, SpawnCfg())
+    assert len(strict) <= 3 and len(filled) >= 4
+    for points, spacing in ((strict, 1.0), (filled, 0.7)):
+        xy = np.array([p.position[:2] for p in points])
+        d = np.linalg.norm(xy[:, None] - xy[None], axis=-1) + np.eye(len(xy)) * 99
+        assert d.min() >= spacing - 1e-9
+        assert all(p.clearance >= 0.35 for p in points)
+    np.testing.assert_array_equal([p.position for p in filled[: len(strict)]], [p.position for p in strict])  # far picks first
+
+
 def test_a_candidate_budget_thins_the_search_but_keeps_the_rules(monkeypatch):
     import lyra_sim.export.spawn as spawn
 
