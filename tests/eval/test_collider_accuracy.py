@@ -72,3 +72,26 @@ def test_exact_distances_do_not_charge_a_perfect_collider_for_sparse_samples():
     shifted = CollisionProxy(vis_v.numpy() + np.array([0.0, 0.0, 0.1]), vis_f.numpy())
     off = collider_accuracy(shifted, eye, verts, faces, cams, depth, samples=300, exact=True)
     assert off["fscore"] == 0.0 and abs(off["chamfer_m"] - 0.1) < 1e-6  # exact: the offset itself
+
+
+def test_ground_truth_only_a_far_pixel_saw_is_outside_the_collider_region():
+    """Two near cameras see two patches of floor 3 m apart (depth 2 m); a far camera (20 m up,
+    beyond 4 x the median depth) sees the gap between them too. The collider holds the two patches,
+    what export fuses with max_depth_ratio=4: the gap lies inside the box of the near points but
+    only the far, unfused pixels saw it, so it is not scored."""
+    verts, faces = floor_mesh(size=12.0, n=48)
+    K = intrinsics_matrix(40.0, 40.0, 32.0, 32.0)[None].double()
+    poses, depths = [], []
+    for x, h in ((-2.5, 2.0), (-2.5, 2.0), (2.5, 2.0), (2.5, 2.0), (0.0, 20.0)):
+        poses.append(look_at(torch.tensor([x, 0.0, h]), torch.tensor([x, 0.0, 0.0]), down=[0.0, 1.0, 0.0]))
+        depths.append(torch.full((64, 64), h, dtype=torch.float64))
+    cams = Cameras(torch.stack(poses).double(), K.expand(5, 3, 3), 64, 64)
+    depth = torch.stack(depths)
+    patch_v, patch_f = floor_mesh(size=3.2, n=16)
+    left, right = patch_v.numpy() - [2.5, 0, 0], patch_v.numpy() + [2.5, 0, 0]
+    patches = CollisionProxy(np.concatenate([left, right]), np.concatenate([patch_f.numpy(), patch_f.numpy() + len(left)]))
+    eye = torch.eye(4, dtype=torch.float64)
+    fused_region = collider_accuracy(patches, eye, verts, faces, cams, depth, samples=50_000, max_depth_ratio=4.0)
+    everything = collider_accuracy(patches, eye, verts, faces, cams, depth, samples=50_000, max_depth_ratio=None)
+    assert fused_region["recall"] > 0.99 and fused_region["fscore"] > 0.99
+    assert everything["recall"] < 0.5  # the far view sees 40 m of floor the patches do not cover
