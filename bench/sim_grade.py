@@ -18,6 +18,7 @@ Resumable: one JSON per scene in bench/results/sim_grade/ (delete one to redo it
 all of them goes to bench/results/sim_grade.json and is printed as markdown.
 
     python bench/sim_grade.py [--only NAME ...] [--config key=value ...]
+    python bench/sim_grade.py --rescore [--humanoid] [--only NAME ...]   # kept worlds, today's protocol
 """
 
 from __future__ import annotations
@@ -61,10 +62,48 @@ def run_generate(prompt: str, seed: int, out: Path, overrides: list[str]) -> tup
     return time.perf_counter() - t0, usage.ru_maxrss / 1e6, proc.returncode
 
 
+def rebuild_teacher(prompt: str, seed: int, world: Path):
+    """(config, teacher output) of a kept world, rebuilt from its config.yaml (the procedural
+    teacher is deterministic, so this is the output its generate saw)."""
+    from lyra_sim.pipeline import load_generate_cfg
+    from lyra_sim.pipeline.pipeline import LyraPipeline, _run_teacher
+
+    cfg = load_generate_cfg(world / "config.yaml")
+    return cfg, _run_teacher(LyraPipeline(cfg).teacher(), cfg, prompt, None, None)
+
+
+def forward_views(output):
+    """(cameras, z-depth [N, H, W]) of the teacher's forward trajectories, what generate scores against."""
+    import torch
+
+    from lyra_sim.cameras import Cameras
+
+    forward = [t for t in output.trajectories if not t.name.endswith("_flipped")]
+    return Cameras.cat([t.cameras for t in forward]), torch.cat([t.depth for t in forward]).float()
+
+
+def teacher_depth_reference(cfg, output) -> dict:
+    """A collider fused from the teacher's *exact* depth with generate's collider settings and
+    scored like generate's (what no real teacher could give): the fusion's own limit."""
+    import torch
+
+    from lyra_sim.eval.collider import collider_accuracy
+    from lyra_sim.export.collider import build_collision_proxy
+    from lyra_sim.export.depth import SourceFrame, depth_views_from_teacher
+
+    truth = SourceFrame.from_teacher(output, name="generated").world_from_scene.double()
+    views = depth_views_from_teacher(output)
+    ccfg = cfg.export.collider
+    idx = torch.linspace(0, len(views) - 1, min(ccfg.max_views, len(views))).round().long()
+    proxy, _ = build_collision_proxy(type(views)(views.depth[idx], views.cameras[idx], views.masks[idx], "teacher"), ccfg)
+    cams, depth = forward_views(output)
+    mesh = output.meshes[0]
+    return collider_accuracy(proxy.transformed(truth), truth, mesh.vertices, mesh.faces, cams, depth)
+
+
 def frame_errors(prompt: str, seed: int, world: Path) -> dict:
     """Floor tilt and scale error when gravity and metres come from the Gaussians' collider only,
-    and, as the reference for ``collider_accuracy``, a collider fused from the teacher's exact
-    depth with the same settings and scored the same way (what no real teacher could give)."""
+    and the teacher-depth reference collider (:func:`teacher_depth_reference`)."""
     import torch
 
     from dataclasses import replace
@@ -73,11 +112,8 @@ def frame_errors(prompt: str, seed: int, world: Path) -> dict:
     from lyra_sim.export.alignment import angle_degrees
     from lyra_sim.export.depth import SourceFrame
     from lyra_sim.gaussians import read_ply
-    from lyra_sim.pipeline import load_generate_cfg
-    from lyra_sim.pipeline.pipeline import LyraPipeline, _run_teacher
 
-    cfg = load_generate_cfg(world / "config.yaml")
-    output = _run_teacher(LyraPipeline(cfg).teacher(), cfg, prompt, None, None)
+    cfg, output = rebuild_teacher(prompt, seed, world)
     scene = read_ply(world / "scene.ply")
     source = SourceFrame.from_teacher(output, name="generated")
     truth = source.world_from_scene.double()
@@ -86,56 +122,31 @@ def frame_errors(prompt: str, seed: int, world: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         res = export_scene(scene, tmp, ecfg, source=source)
     est = res.alignment.sim_from_scene.double()
-    from lyra_sim.eval.collider import collider_accuracy
-    from lyra_sim.export.collider import build_collision_proxy
-    from lyra_sim.export.depth import depth_views_from_teacher
-
-    teacher_views = depth_views_from_teacher(output)
-    ccfg = cfg.export.collider
-    idx = torch.linspace(0, len(teacher_views) - 1, min(ccfg.max_views, len(teacher_views))).round().long()
-    sub = type(teacher_views)(teacher_views.depth[idx], teacher_views.cameras[idx], teacher_views.masks[idx], "teacher")
-    proxy, _ = build_collision_proxy(sub, ccfg)
-    trajs = [t for t in output.trajectories if t.depth is not None]
-    from lyra_sim.cameras import Cameras
-
-    reference = collider_accuracy(proxy.transformed(truth), truth, output.meshes[0].vertices, output.meshes[0].faces,
-                                  Cameras.cat([t.cameras for t in trajs]), torch.cat([t.depth for t in trajs]).float())
     s_true = float(torch.linalg.det(truth[:3, :3]) ** (1 / 3))
     s_est = float(torch.linalg.det(est[:3, :3]) ** (1 / 3))
     up_true, up_est = truth[2, :3] / s_true, est[2, :3] / s_est  # the scene-frame direction each calls +Z
     return {"tilt_deg": round(angle_degrees(up_est, up_true), 3), "scale_error": round(abs(s_est / s_true - 1), 4),
-            "scale_source": res.alignment.scale_source, "teacher_depth_collider": reference}
+            "scale_source": res.alignment.scale_source, "teacher_depth_collider": teacher_depth_reference(cfg, output)}
 
 
 def rescore(prompt: str, seed: int, world: Path) -> dict:
-    """The kept world's collider scored against the teacher's ground truth both ways: to the
-    nearest ground-truth *samples* (the protocol of the tables so far) and to the ground-truth
-    *surface* (exact point-to-triangle distances, ``collider_accuracy(exact=True)``)."""
+    """The kept world's collider and the teacher-depth reference scored again with today's
+    ``collider_accuracy`` (its protocol has changed since some rows were measured)."""
     import numpy as np
     import torch
 
-    from lyra_sim.cameras import Cameras
     from lyra_sim.eval.collider import collider_accuracy
     from lyra_sim.export.collider import CollisionProxy
     from lyra_sim.export.mesh_io import read_obj
-    from lyra_sim.pipeline import load_generate_cfg
-    from lyra_sim.pipeline.pipeline import LyraPipeline, _run_teacher
 
-    cfg = load_generate_cfg(world / "config.yaml")
-    output = _run_teacher(LyraPipeline(cfg).teacher(), cfg, prompt, None, None)
+    cfg, output = rebuild_teacher(prompt, seed, world)
     report = json.loads((world / "report.json").read_text())
     sim_from_scene = torch.tensor(np.array(report["frame"]["sim_from_scene"]), dtype=torch.float64)
-    collider = CollisionProxy(*read_obj(world / "collider.obj"))
-    forward = [t for t in output.trajectories if not t.name.endswith("_flipped")]
-    cams, depth = Cameras.cat([t.cameras for t in forward]), torch.cat([t.depth for t in forward]).float()
+    cams, depth = forward_views(output)
     mesh = output.meshes[0]
-    out = {}
-    for name, exact in (("samples", False), ("surface", True)):
-        t0 = time.perf_counter()
-        out[name] = collider_accuracy(collider, sim_from_scene, mesh.vertices, mesh.faces, cams, depth,
-                                      samples=200_000, exact=exact)
-        out[name]["seconds"] = round(time.perf_counter() - t0, 1)
-    return out
+    ours = collider_accuracy(CollisionProxy(*read_obj(world / "collider.obj")), sim_from_scene, mesh.vertices,
+                             mesh.faces, cams, depth)
+    return {"collider_accuracy": ours, "teacher_depth_collider": teacher_depth_reference(cfg, output)}
 
 
 def humanoid(world: Path) -> dict:
@@ -203,18 +214,29 @@ def main() -> int:
     parser.add_argument("--config", nargs="*", default=[], help="key=value overrides for every generate")
     parser.add_argument("--keep", type=Path, default=Path(tempfile.gettempdir()) / "lyra_sim_grade", help="where the worlds go")
     parser.add_argument("--rescore", action="store_true",
-                        help="only re-score the colliders of the worlds kept in --keep, to samples and to the surface; "
-                             "writes bench/results/sim_grade_rescore.json")
+                        help="score the kept worlds' colliders (and the teacher-depth reference) again with today's "
+                             "collider_accuracy and update their rows; with --humanoid, stand the humanoid again too")
+    parser.add_argument("--humanoid", action="store_true", help="with --rescore: rerun the humanoid at every spawn point")
     args = parser.parse_args()
     if args.rescore:
-        found = [(n, p, s) for n, p, s in SCENES if (args.keep / n / "collider.obj").is_file()
-                 and (args.only is None or n in args.only)]
-        scores = {}
-        for name, prompt, seed in found:
-            scores[name] = rescore(prompt, seed, args.keep / name)
-            print(name, json.dumps(scores[name]), flush=True)
-        write_json(OUT / "sim_grade_rescore.json", {"machine": machine(), "worlds": str(args.keep), "scores": scores})
-        return 0
+        for name, prompt, seed in SCENES:
+            path, world = OUT / "sim_grade" / f"{name}.json", args.keep / name
+            if not (path.is_file() and (world / "collider.obj").is_file()) or (args.only is not None and name not in args.only):
+                continue
+            row = json.loads(path.read_text())
+            if row.get("seed") != seed or row.get("prompt") != prompt:
+                continue
+            t0 = time.perf_counter()
+            scores = rescore(prompt, seed, world)
+            row["collider_accuracy"] = scores["collider_accuracy"]
+            row.setdefault("frame_from_gaussians", {})["teacher_depth_collider"] = scores["teacher_depth_collider"]
+            if args.humanoid:
+                row["humanoid"] = humanoid(world)
+            row["rescored"] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "humanoid": args.humanoid,
+                               "seconds": round(time.perf_counter() - t0, 1), "machine": machine()}
+            write_json(path, row)
+            print(table([row]).splitlines()[-1], flush=True)
+        args.only = []  # rewrite the table from the rows; run nothing
     per_scene = OUT / "sim_grade"
     per_scene.mkdir(parents=True, exist_ok=True)
     rows = []
