@@ -18,7 +18,9 @@ class HumanoidStandPPORunnerCfg(RslRlOnPolicyRunnerCfg):
         hidden_dims=[128, 128],
         activation="elu",
         obs_normalization=True,
-        distribution_cfg=RslRlMLPModelCfg.GaussianDistributionCfg(init_std=0.25),
+        # Action noise of std 0.1 (x action_scale 0.25 rad) already doubles the falls of the
+        # disturbed stand task; 0.15 explores without shaking every episode over.
+        distribution_cfg=RslRlMLPModelCfg.GaussianDistributionCfg(init_std=0.15),
     )
     critic = RslRlMLPModelCfg(hidden_dims=[128, 128], activation="elu", obs_normalization=True)
     algorithm = RslRlPpoAlgorithmCfg(
@@ -27,8 +29,8 @@ class HumanoidStandPPORunnerCfg(RslRlOnPolicyRunnerCfg):
         clip_param=0.2,
         entropy_coef=0.0,
         num_learning_epochs=5,
-        num_mini_batches=4,
-        # A fixed rate: with the small initial std (0.25, so the robot is not shaken off its feet
+        num_mini_batches=2,  # 16 CPU envs x 24 steps = 384 samples an iteration: keep the batches large
+        # A fixed rate: with a small initial std (0.25 then, so the robot is not shaken off its feet
         # before it learns anything) the adaptive schedule read every update's KL as too large and
         # pinned the rate at its floor (1e-5) from the first iteration: nothing was learned.
         learning_rate=3.0e-4,
