@@ -142,7 +142,7 @@ def _parse_value(text: str):
 
 
 def run_isaaclab(offsets: list[float], seconds: float, window: float, per_world: int, solver: list[str],
-                 shape: list[str]) -> list[dict]:
+                 shape: list[str], task: list[str]) -> list[dict]:
     import gymnasium as gym
     import torch
 
@@ -158,6 +158,9 @@ def run_isaaclab(offsets: list[float], seconds: float, window: float, per_world:
         for pair in pairs:
             key, value = pair.split("=", 1)
             setattr(target, key, _parse_value(value))
+    for pair in task:
+        key, value = pair.split("=", 1)
+        setattr(cfg, key, _parse_value(value))
     env = gym.make(tasks.STAND_TASK, cfg=cfg).unwrapped
     env.reset()
     robot, n = env.robot, env.num_envs
@@ -217,13 +220,15 @@ def main() -> int:
     parser.add_argument("--label", default=None, help="key in the JSON (default: the engine)")
     parser.add_argument("--solver", nargs="*", default=[], metavar="KEY=VALUE",
                         help="isaaclab: MJWarpSolverCfg overrides, e.g. cone=elliptic impratio=100")
+    parser.add_argument("--task", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="isaaclab: stand-task config overrides, e.g. joint_stiffness_scale=0.2")
     parser.add_argument("--shape", nargs="*", default=[], metavar="KEY=VALUE",
                         help="isaaclab: NewtonShapeCfg (default_shape_cfg) overrides, e.g. margin=0.01")
     args = parser.parse_args()
     load = list(os.getloadavg())
     start = time.perf_counter()
     if args.engine == "isaaclab":
-        rows = run_isaaclab(args.offsets, args.seconds, args.window, args.per_world, args.solver, args.shape)
+        rows = run_isaaclab(args.offsets, args.seconds, args.window, args.per_world, args.solver, args.shape, args.task)
     else:
         rows = run_usd_engine(args.engine, args.offsets, args.seconds, args.window, args.per_world)
     summary = summarize(rows)
@@ -233,7 +238,8 @@ def main() -> int:
               f"pivot median {s['median_pivot_deg']:.2f} deg max {s['max_pivot_deg']:.2f}")
     payload = json.loads(OUT.read_text()) if OUT.is_file() else {}
     payload[args.label or args.engine] = {
-        "summary": summary, "robots": rows, "solver_overrides": args.solver, "shape_overrides": args.shape, "seconds": args.seconds, "window_s": args.window,
+        "summary": summary, "robots": rows, "solver_overrides": args.solver, "shape_overrides": args.shape,
+        "task_overrides": args.task, "seconds": args.seconds, "window_s": args.window,
         "wall_s": time.perf_counter() - start, "load_avg_before": load, "load_avg_after": list(os.getloadavg()),
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "python": platform.python_version()},
