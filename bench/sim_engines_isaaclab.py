@@ -198,9 +198,10 @@ def main() -> int:
               f"{t['episode_length_last10_mean']:.1f} steps, return {t['reward_iters_2_11_mean']:.2f} -> "
               f"{t['reward_last10_mean']:.2f}; curve in {t['png']}")
     elif args.play is not None:
-        payload["play"] = {"checkpoint": str(args.play.resolve().relative_to(REPO) if args.play.resolve().is_relative_to(REPO)
-                                             else args.play), "seed": args.seed,
-                           "policies": play(args.play.resolve(), args.play_envs, args.play_steps, args.seed)}
+        model = args.play.resolve()
+        payload.setdefault("play", {})[f"seed_{args.seed}"] = {
+            "checkpoint": str(model.relative_to(REPO) if model.is_relative_to(REPO) else model), "seed": args.seed,
+            "policies": play(model, args.play_envs, args.play_steps, args.seed)}
     else:
         payload["speed"] = speed(args.envs, args.steps)
     payload["load_avg_after"] = list(os.getloadavg())
