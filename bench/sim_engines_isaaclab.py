@@ -9,7 +9,7 @@ Run with the Isaac Lab environment (``scripts/install_isaaclab.sh``):
 The first mode builds ``LyraSim-Humanoid-Stand-v0`` (Newton, MuJoCo-Warp with Newton's contacts)
 over the gallery's living room and corridor in a fresh process per measurement: once with an
 empty Warp kernel cache (cold: every CPU kernel compiled) and then warm, and steps each size
-with zero actions (the humanoid stands; no resets). ``--curve`` reads a ``scripts/train.py``
+with zero actions (the task as shipped, its pushes and joint-offset resets included). ``--curve`` reads a ``scripts/train.py``
 run's TensorBoard log and draws mean episode length and reward per PPO iteration
 (``bench/results/isaaclab_stand_curve.png``); ``--play`` runs ``scripts/play.py`` on a checkpoint,
 on an untrained policy and on a zero action under the same seed and disturbances. All merge into
