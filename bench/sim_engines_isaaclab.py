@@ -4,13 +4,15 @@ Run with the Isaac Lab environment (``scripts/install_isaaclab.sh``):
 
     .venv-isaaclab/bin/python bench/sim_engines_isaaclab.py                 # start-up + steps/s, 1/4/16 envs
     .venv-isaaclab/bin/python bench/sim_engines_isaaclab.py --curve logs/rsl_rl/lyra_humanoid_stand/<run>
+    .venv-isaaclab/bin/python bench/sim_engines_isaaclab.py --play logs/rsl_rl/lyra_humanoid_stand/<run>/model_<it>.pt
 
 The first mode builds ``LyraSim-Humanoid-Stand-v0`` (Newton, MuJoCo-Warp with Newton's contacts)
 over the gallery's living room and corridor in a fresh process per measurement: once with an
 empty Warp kernel cache (cold: every CPU kernel compiled) and then warm, and steps each size
-with zero actions (the humanoid stands; no resets). ``--curve`` reads a ``scripts/train.py``
+with zero actions (the task as shipped, its pushes and joint-offset resets included). ``--curve`` reads a ``scripts/train.py``
 run's TensorBoard log and draws mean episode length and reward per PPO iteration
-(``bench/results/isaaclab_stand_curve.png``). Both merge into
+(``bench/results/isaaclab_stand_curve.png``); ``--play`` runs ``scripts/play.py`` on a checkpoint,
+on an untrained policy and on a zero action under the same seed and disturbances. All merge into
 ``bench/results/sim_engines_isaaclab.json`` with the machine and its load average.
 """
 
@@ -146,11 +148,41 @@ def curve(run_dir: Path, png: Path) -> dict:
             "series": {k: [[int(s), round(float(v), 4)] for s, v in pts] for k, pts in series.items()}}
 
 
+def play(checkpoint: Path, num_envs: int, steps: int, seed: int) -> dict:
+    """``scripts/play.py`` with the trained ``checkpoint``, a freshly initialised policy and a zero
+    action (the PD hold), each deterministic, same task, seed and disturbances; their summaries."""
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="lyra_play_") as tmp:
+        for policy in ("checkpoint", "untrained", "zero"):
+            summary = Path(tmp) / f"{policy}.json"
+            cmd = [sys.executable, str(REPO / "scripts" / "play.py"), "--policy", policy, "--num_envs", str(num_envs),
+                   "--steps", str(steps), "--seed", str(seed), "--json", str(summary),
+                   "--worlds", *[str(w) for w in WORLDS]]
+            if policy == "checkpoint":
+                cmd += ["--checkpoint", str(checkpoint)]
+            load = os.getloadavg()[0]
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(f"play.py --policy {policy} failed:\n{proc.stderr[-3000:]}")
+            out[policy] = json.loads(summary.read_text()) | {"wall_s": time.perf_counter() - start,
+                                                               "load_avg_1min_before": load}
+            r = out[policy]
+            print(f"{policy:10s}: {r['episodes_ended']} episodes ended ({r['falls']} falls), mean length "
+                  f"{r['mean_episode_length_s']:.2f} s, mean return {r['mean_episode_return']:.3f}", flush=True)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--envs", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--steps", type=int, default=200, help="timed policy steps per size (x4 physics steps)")
     parser.add_argument("--curve", type=Path, default=None, help="a scripts/train.py run folder: draw its learning curve")
+    parser.add_argument("--play", type=Path, default=None, metavar="MODEL_PT",
+                        help="play this checkpoint, an untrained policy and a zero action (scripts/play.py)")
+    parser.add_argument("--play_envs", type=int, default=16, help="with --play: environments (default 16)")
+    parser.add_argument("--play_steps", type=int, default=1000, help="with --play: policy steps (default 1000: 20 s)")
+    parser.add_argument("--seed", type=int, default=7, help="with --play: the env/agent seed (default 7)")
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
@@ -165,6 +197,11 @@ def main() -> int:
         print(f"{t['iterations']} iterations: mean episode length {t['episode_length_iters_2_11_mean']:.1f} -> "
               f"{t['episode_length_last10_mean']:.1f} steps, return {t['reward_iters_2_11_mean']:.2f} -> "
               f"{t['reward_last10_mean']:.2f}; curve in {t['png']}")
+    elif args.play is not None:
+        model = args.play.resolve()
+        payload.setdefault("play", {})[f"seed_{args.seed}"] = {
+            "checkpoint": str(model.relative_to(REPO) if model.is_relative_to(REPO) else model), "seed": args.seed,
+            "policies": play(model, args.play_envs, args.play_steps, args.seed)}
     else:
         payload["speed"] = speed(args.envs, args.steps)
     payload["load_avg_after"] = list(os.getloadavg())

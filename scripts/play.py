@@ -6,7 +6,9 @@
 Loads ``--checkpoint`` (a model_<it>.pt file), else the latest checkpoint of the latest run
 under logs/rsl_rl/<experiment>/, steps the policy deterministically (the action mean) and
 prints the mean episode length (steps and seconds) and return of the episodes that ended,
-and how many ended by falling; ``--json FILE`` writes the same numbers.
+and how many ended by falling; ``--json FILE`` writes the same numbers. The baselines, under
+the same seed and disturbances: ``--policy untrained`` (a freshly initialised policy, the
+agent's seed) and ``--policy zero`` (a zero action: the robot's PD hold of its standing pose).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log_root", type=Path, default=rl_cli.LOG_ROOT, help="default: logs/rsl_rl in the repo")
     parser.add_argument("--steps", type=int, default=1000, help="policy steps per environment (default 1000: 20 s)")
     parser.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    parser.add_argument("--policy", default="checkpoint", choices=("checkpoint", "untrained", "zero"),
+                        help="checkpoint (default), untrained (fresh weights) or zero (zero action: the PD hold)")
     args = parser.parse_args(argv)
 
     tasks = rl_cli.import_tasks()
@@ -35,19 +39,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps < 1:
         rl_cli.fail(f"--steps must be at least 1, got {args.steps}")
     env_cfg, agent_cfg, env = rl_cli.make_env(args, tasks)
-    checkpoint = args.checkpoint or rl_cli.latest_checkpoint(args.log_root / agent_cfg.experiment_name)
-    if checkpoint is None:
-        env.close()
-        rl_cli.fail(f"no checkpoint under {args.log_root / agent_cfg.experiment_name}; train first (scripts/train.py) "
-                    "or pass --checkpoint")
+    checkpoint = None
+    if args.policy == "checkpoint":
+        checkpoint = args.checkpoint or rl_cli.latest_checkpoint(args.log_root / agent_cfg.experiment_name)
+        if checkpoint is None:
+            env.close()
+            rl_cli.fail(f"no checkpoint under {args.log_root / agent_cfg.experiment_name}; train first "
+                        "(scripts/train.py), pass --checkpoint, or play --policy untrained|zero")
 
     import torch
     from isaaclab_rl.rsl_rl.utils import create_rsl_rl_runner
 
-    runner = create_rsl_rl_runner(env, agent_cfg, log_dir=None)
-    runner.load(str(checkpoint))
-    policy = runner.get_inference_policy(device=env.unwrapped.device)
-    print(f"[lyra-sim] playing {checkpoint} on {args.task}, {env.num_envs} envs, {args.steps} steps", flush=True)
+    if args.policy == "zero":
+        joints = env.num_actions
+        policy = lambda obs: torch.zeros(env.num_envs, joints, device=env.unwrapped.device)  # noqa: E731
+    else:
+        torch.manual_seed(agent_cfg.seed)  # the untrained weights are the agent seed's
+        runner = create_rsl_rl_runner(env, agent_cfg, log_dir=None)
+        if checkpoint is not None:
+            runner.load(str(checkpoint))
+        policy = runner.get_inference_policy(device=env.unwrapped.device)
+    what = checkpoint if checkpoint is not None else f"the {args.policy} policy"
+    print(f"[lyra-sim] playing {what} on {args.task}, {env.num_envs} envs, {args.steps} steps", flush=True)
 
     n = env.num_envs
     ret, length = torch.zeros(n), torch.zeros(n, dtype=torch.long)
@@ -71,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     lengths_used = lengths if ended else length.tolist()
     returns_used = returns if ended else ret.tolist()
     summary = {
-        "task": args.task, "checkpoint": str(checkpoint), "num_envs": n, "steps": args.steps,
+        "task": args.task, "policy": args.policy, "checkpoint": None if checkpoint is None else str(checkpoint),
+        "seed": agent_cfg.seed, "num_envs": n, "steps": args.steps,
         "episodes_ended": ended, "falls": falls,
         "mean_episode_length_steps": sum(lengths_used) / len(lengths_used),
         "mean_episode_length_s": step_dt * sum(lengths_used) / len(lengths_used),

@@ -112,3 +112,16 @@ def latest_checkpoint(log_root: Path, run: str = ".*", checkpoint: str = r"model
         if found:
             return max(found, key=lambda p: int(re.sub(r"\D", "", p.stem) or -1))
     return None
+
+
+def zero_action_output(actor) -> None:
+    """Zero the last linear layer of ``actor`` (an RSL-RL actor model), so the policy's mean action
+    is 0 for every observation: it starts as the robot's PD hold of its standing pose, the
+    zero-action baseline, and PPO learns offsets from there (a random output layer makes the
+    untrained policy command random offsets, which topple this humanoid)."""
+    import torch
+
+    last = [m for m in actor.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.zero_()

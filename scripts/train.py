@@ -6,6 +6,7 @@
 Writes logs/rsl_rl/<experiment>/<time>[_<run_name>]/: TensorBoard events, model_<it>.pt
 checkpoints (every save_interval iterations and at the end), params/env.yaml and agent.yaml.
 ``--resume`` continues the latest run's latest checkpoint (or ``--load_run``/``--checkpoint``).
+The policy starts as the PD hold (``--init_policy hold``: a zero mean action) unless ``--init_policy random``.
 Bad input (unknown task, a world without spawn points, Isaac Lab not installed): one line, exit 2.
 """
 
@@ -30,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from a checkpoint of an earlier run")
     parser.add_argument("--load_run", default=None, help="with --resume: run folder name (regex; default latest)")
     parser.add_argument("--checkpoint", default=None, help="with --resume: checkpoint file (regex; default latest)")
+    parser.add_argument("--init_policy", default="hold", choices=("hold", "random"),
+                        help="hold (default): the policy starts with a zero mean action (the PD hold of the standing "
+                             "pose); random: RSL-RL's random output layer")
     args = parser.parse_args(argv)
 
     tasks = rl_cli.import_tasks()
@@ -44,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[lyra-sim] logging to {log_dir}", flush=True)
     runner = create_rsl_rl_runner(env, agent_cfg, log_dir=str(log_dir))
     runner.add_git_repo_to_log(__file__)
+    if args.init_policy == "hold":
+        rl_cli.zero_action_output(runner.alg.actor)
     if args.resume:
         resume = rl_cli.latest_checkpoint(log_root, args.load_run or ".*", args.checkpoint or r"model_\d+\.pt")
         if resume is None:

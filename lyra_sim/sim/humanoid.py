@@ -5,8 +5,13 @@ cannot reach; this small humanoid stands in for them. It is authored in plain Us
 PhysX (Isaac Sim, or ``ovphysx`` on CPU) simulates it as a floating-base articulation:
 
     pelvis (articulation root) -- waist (revolute, pitch) -- torso -- neck (revolute) -- head
-      |-- hip (revolute, pitch) -- thigh -- knee (revolute) -- shin -- ankle (revolute) -- foot
+      |-- hip (D6: roll, pitch, yaw) -- thigh -- knee (revolute) -- shin -- ankle (D6: roll, pitch) -- foot
       `-- (on torso) shoulder (ball: D6, three rotations) -- upper arm -- elbow (revolute) -- forearm
+
+The legs have six degrees of freedom each, as a person's (and Unitree's G1) do. With pitch-only
+legs (the first version) any left/right difference of the leg targets had nothing to give
+but the soles: both feet planted, the pelvis cannot roll or yaw over them, so the drives pushed
+the feet round on the floor and the body pivoted over (``bench/humanoid_slip.py``).
 
 Frame and units: Z up, metres, kilograms, seconds; the asset origin is on the floor between
 the feet, so placing the robot's prim at a floor point stands it there. The articulation root
@@ -63,17 +68,21 @@ class JointSpec:
     Revolute: ``axis`` is the rotation axis, ``limits`` (lower, upper) in degrees. Spherical (a
     D6 joint): ``axis`` is the twist axis ("-Z": along a hanging limb), ``limits`` (swing, twist)
     half-angles in degrees, the swing limit applying about each of the two axes across the limb.
-    ``drive`` is (stiffness N m/rad, damping N m s/rad) per rotation axis, or None.
+    D6 (``kind="d6"``): rotations about the world-aligned axes ``rotations`` names, each with its
+    (lower, upper) limits in degrees; ``axis`` and ``limits`` are unused, the other rotations and
+    all translations are locked. ``drive`` is (stiffness N m/rad, damping N m s/rad) per rotation
+    axis, or None.
     """
 
     name: str
-    kind: Literal["revolute", "spherical"]
+    kind: Literal["revolute", "spherical", "d6"]
     parent: str
     child: str
     anchor: tuple[float, float, float]
     axis: Literal["X", "Y", "Z", "-Z"]
     limits: tuple[float, float]
     drive: tuple[float, float] | None = None
+    rotations: tuple[tuple[Literal["rotX", "rotY", "rotZ"], float, float], ...] = ()
 
 
 def _mirror(name: str, side: str, y: float) -> tuple[str, float]:
@@ -118,9 +127,14 @@ def _joints() -> list[JointSpec]:
         # ankles: 58 kg * 9.81 m/s^2 * 0.9 m = 510 N m/rad), or the standing pose tips over.
         joints += [
             # Positive rotation about +Y swings a hanging link backwards (-X): knee flexion is positive.
-            JointSpec(s + "hip", "revolute", "pelvis", s + "thigh", (0.0, y_leg, 0.90), "Y", (-120.0, 30.0), (2500.0, 250.0)),
+            # Hip: roll (about +X, forward), pitch (+Y) and yaw (+Z, about the leg); ankle: roll and
+            # pitch. Roll limits are mirrored so "outward" has the same bound on both sides.
+            JointSpec(s + "hip", "d6", "pelvis", s + "thigh", (0.0, y_leg, 0.90), "Y", (0.0, 0.0), (2500.0, 250.0),
+                      (("rotX", -30.0, 45.0) if side == "left" else ("rotX", -45.0, 30.0),
+                       ("rotY", -120.0, 30.0), ("rotZ", -40.0, 40.0))),
             JointSpec(s + "knee", "revolute", s + "thigh", s + "shin", (0.0, y_leg, 0.50), "Y", (0.0, 140.0), (2500.0, 250.0)),
-            JointSpec(s + "ankle", "revolute", s + "shin", s + "foot", (0.0, y_leg, 0.10), "Y", (-45.0, 45.0), (4000.0, 400.0)),
+            JointSpec(s + "ankle", "d6", s + "shin", s + "foot", (0.0, y_leg, 0.10), "Y", (0.0, 0.0), (4000.0, 400.0),
+                      (("rotX", -25.0, 25.0), ("rotY", -45.0, 45.0))),
             JointSpec(s + "shoulder", "spherical", "torso", s + "upper_arm", (0.0, y_arm, 1.47), "-Z", (90.0, 80.0), (30.0, 3.0)),
             JointSpec(s + "elbow", "revolute", s + "upper_arm", s + "forearm", (0.0, y_arm, 1.18), "Y", (-140.0, 0.0), (30.0, 3.0)),
         ]
@@ -136,7 +150,8 @@ PELVIS_HEIGHT = next(link.center[2] for link in LINKS if link.name == ROOT_LINK)
 """Height of the root link (the pelvis, the articulation root) above the asset origin and the
 floor when standing, metres: 0.96."""
 ANKLE_PITCH_JOINTS = tuple(f"joints/{j.name}" for j in JOINTS if j.name.endswith("_ankle"))
-"""The ankle joints (revolute about +Y, toes down for positive angles) below the robot's root."""
+"""The ankle joints (their pitch about +Y turns the toes down for positive angles: the revolute
+drive, or a D6 joint's ``rotY`` drive) below the robot's root."""
 
 
 @dataclass
@@ -223,15 +238,21 @@ def author_humanoid(stage, path: str = ROOT_PATH, cfg: HumanoidCfg | None = None
             joint.CreateAxisAttr(spec.axis)
             axes = ("angular",)
         else:
-            # A D6 joint: a limit with low > high locks its axis; rotX twists about the limb.
+            # A D6 joint: a limit with low > high locks its axis; a spherical joint's rotX twists
+            # about the limb.
             joint = UsdPhysics.Joint.Define(stage, joint_path)
-            swing, twist = (float(v) for v in spec.limits)
-            for axis, (low, high) in (("transX", (1.0, -1.0)), ("transY", (1.0, -1.0)), ("transZ", (1.0, -1.0)),
-                                      ("rotX", (-twist, twist)), ("rotY", (-swing, swing)), ("rotZ", (-swing, swing))):
+            if spec.kind == "spherical":
+                swing, twist = (float(v) for v in spec.limits)
+                free = {"rotX": (-twist, twist), "rotY": (-swing, swing), "rotZ": (-swing, swing)}
+            else:
+                free = {axis: (float(low), float(high)) for axis, low, high in spec.rotations}
+            locked = (1.0, -1.0)
+            for axis in ("transX", "transY", "transZ", "rotX", "rotY", "rotZ"):
+                low, high = free.get(axis, locked)
                 limit = UsdPhysics.LimitAPI.Apply(joint.GetPrim(), axis)
                 limit.CreateLowAttr(low)
                 limit.CreateHighAttr(high)
-            axes = ("rotX", "rotY", "rotZ")
+            axes = tuple(a for a in ("rotX", "rotY", "rotZ") if a in free)
         if cfg.armature > 0.0:
             # PhysxSchema's multiple-apply PhysxJointAxisAPI, one instance per joint axis ("angular"
             # for a revolute joint); codeless, so plain usd-core authors it without a plugin.

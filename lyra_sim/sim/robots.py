@@ -31,8 +31,9 @@ class RobotSpec:
             (H1's origin is its pelvis, 1.05 m up; the builtin humanoid's origin is on the floor).
         isaac_asset: ``usd_path`` is relative to the Isaac assets root.
         description: one line for listings.
-        ankle_pitch_joints: driven revolute ankle joints about the robot's +Y (left) axis,
-            positive rotation pitching the toes down, as prim paths below the robot's root; a
+        ankle_pitch_joints: driven ankle joints whose pitch (a revolute joint's drive, or a D6
+            joint's ``rotY`` drive) turns about the robot's +Y (left) axis, positive rotation
+            pitching the toes down, as prim paths below the robot's root; a
             robot that names them is set down on sloped ground facing up or down the slope with
             its soles flat on it (:mod:`lyra_sim.sim.stance`).
         root_offset: height of the robot's root link (its articulation root, whose pose is what

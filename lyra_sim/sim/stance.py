@@ -3,9 +3,9 @@
 A driven humanoid holds its joints at the standing pose, so on ground tilted by t its soles
 touch with one edge and the whole body tips with them: lyra-sim's humanoid set down upright on
 a 10 degree ramp fell over at every heading (PhysX on CPU). Standing as a person does, upright
-with the feet flat on the ground, needs the ankles turned to the slope. An ankle that only
-pitches (the builtin humanoid's) can only follow the ground's rise along the heading, so
-on a slope the robot faces straight up or down it (whichever is nearer the drawn heading) and
+with the feet flat on the ground, needs the ankles turned to the slope. Only the ankle
+pitch is set (the builtin humanoid's ankles also roll, but a robot's ankles need not), so it
+follows the ground's rise along the heading: on a slope the robot faces straight up or down it (whichever is nearer the drawn heading) and
 its ankle drive targets are set to the slope. Frame: Z up, angles in degrees; heading 0 looks
 along +X, and the ground's rise along the heading is positive when it climbs ahead.
 """
@@ -50,8 +50,10 @@ def set_ankle_pitch(stage, robot_path: str, robot: RobotSpec, rise: float) -> in
     done = 0
     for joint in robot.ankle_pitch_joints:
         prim = stage.GetPrimAtPath(f"{robot_path}/{joint}")
-        if prim and prim.HasAPI(UsdPhysics.DriveAPI, "angular"):
+        # A revolute ankle's drive, or a D6 ankle's pitch drive (rotY; its roll is rotX).
+        instance = next((n for n in ("angular", "rotY") if prim and prim.HasAPI(UsdPhysics.DriveAPI, n)), None)
+        if instance is not None:
             # Positive rotation about the ankle's +Y (left) axis pitches the toes down.
-            UsdPhysics.DriveAPI(prim, "angular").CreateTargetPositionAttr().Set(float(-rise))
+            UsdPhysics.DriveAPI(prim, instance).CreateTargetPositionAttr().Set(float(-rise))
             done += 1
     return done

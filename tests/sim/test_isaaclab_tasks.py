@@ -31,6 +31,8 @@ def stand_env(scene_a, scene_b):
     cfg.scene.num_envs = NUM_ENVS
     cfg.worlds = [str(scene_a), str(scene_b)]
     cfg.seed = 3
+    # Undisturbed: these tests check the standing pose itself (the disturbances: the walk test).
+    cfg.init_joint_offset_rad, cfg.push_speed_mps = 0.0, 0.0
     env = gym.make(tasks.STAND_TASK, cfg=cfg)
     yield env
     env.close()
@@ -85,7 +87,10 @@ def test_each_env_holds_its_world_and_starts_at_a_spawn_point(stand_env, scene_a
         spawns = [np.linalg.norm(np.asarray(p.position[:2]) - floor[:2]) for p in pool.scenes[i % 2].spawn_points]
         assert min(spawns) <= 0.1 + 1e-6  # within the drawn jitter of one of the world's spawn points
     assert obs["policy"].shape == (NUM_ENVS, 13 + 3 * env.robot.num_joints)
-    assert env.robot.num_joints == 16  # 10 revolute + 2 three-axis shoulders
+    # 6 revolute + 2 three-axis shoulders + 2 three-axis hips + 2 two-axis ankles
+    assert env.robot.num_joints == 22
+    assert [n for n in env.robot.joint_names if n.startswith("left_hip") or n.startswith("left_ankle")] == [
+        "left_hip:0", "left_hip:1", "left_hip:2", "left_ankle:0", "left_ankle:1"]
 
 
 def test_humanoid_stands_under_zero_action_with_finite_obs_and_rewards(stand_env):
@@ -149,6 +154,14 @@ def test_walk_task_draws_velocity_commands(stand_env, scene_a, scene_b):
     env = gym.make(tasks.WALK_TASK, cfg=cfg)
     try:
         obs, _ = env.reset()
+        # The default disturbances: joints start within +-init_joint_offset_rad of the standing
+        # pose (not at it), and pushes are scheduled.
+        robot = env.unwrapped.robot
+        offset = robot.data.joint_pos.torch - robot.data.default_joint_pos.torch
+        assert cfg.init_joint_offset_rad > 0 and cfg.push_speed_mps > 0
+        assert offset.abs().max() <= cfg.init_joint_offset_rad + 1e-4 and offset.abs().max() > 0.2 * cfg.init_joint_offset_rad
+        events = env.unwrapped.event_manager
+        assert "push_robot" in events.active_terms["interval"] and "reset_joints" in events.active_terms["reset"]
         commands = env.unwrapped.commands
         assert (commands[:, 0] >= 0).all() and (commands[:, 0] <= 1).all() and commands.abs().sum() > 0
         torch.testing.assert_close(obs["policy"][:, 9:12], commands)  # the command is observed

@@ -205,8 +205,10 @@ def test_robots_on_a_ramp_face_up_or_down_it_with_ankles_pitched_to_it(ramp_10):
         # The nearer of the two headings to the drawn one.
         assert facing_up == (math.cos(math.radians(draw.robots[0].yaw - draw.scene_yaw)) >= 0)
         for side in ("left", "right"):
-            drive = UsdPhysics.DriveAPI(stage.GetPrimAtPath(f"{env}/Robot/joints/{side}_ankle"), "angular")
+            ankle = stage.GetPrimAtPath(f"{env}/Robot/joints/{side}_ankle")  # D6: rotY pitches, rotX rolls
+            drive = UsdPhysics.DriveAPI(ankle, "rotY")
             assert drive.GetTargetPositionAttr().Get() == pytest.approx(-10.0 if facing_up else 10.0, abs=1e-3)
+            assert UsdPhysics.DriveAPI(ankle, "rotX").GetTargetPositionAttr().Get() == 0.0  # roll stays level
         r = draw.robots[0]
         spawn = np.array(scene.spawn_points[r.spawn].position, float)
         floor = stage.GetPrimAtPath(f"{env}/Robot").GetAttribute(FLOOR_HEIGHT_ATTR).Get()

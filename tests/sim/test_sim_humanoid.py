@@ -30,9 +30,25 @@ def test_asset_is_a_floating_articulation_in_metres():
     assert [str(p.GetPath()) for p in roots] == ["/Humanoid/pelvis"]
     assert sum(UsdPhysics.MassAPI(p).GetMassAttr().Get() for p in links) == pytest.approx(60.4)
     kinds = {p.GetTypeName() for p in stage.Traverse() if p.IsA(UsdPhysics.Joint)}
-    assert kinds == {"PhysicsRevoluteJoint", "PhysicsJoint"}  # the shoulders are D6 ball joints
+    assert kinds == {"PhysicsRevoluteJoint", "PhysicsJoint"}  # shoulders, hips and ankles are D6 joints
     revolute = [p for p in stage.Traverse() if p.HasAPI(UsdPhysics.DriveAPI, "angular")]
-    assert len(revolute) == sum(j.drive is not None and j.kind == "revolute" for j in JOINTS) == 10
+    assert len(revolute) == sum(j.drive is not None and j.kind == "revolute" for j in JOINTS) == 6
+    # Six driven DOFs per leg: hip roll/pitch/yaw, knee, ankle pitch/roll (a pitch-only leg let
+    # the feet pivot on the floor: bench/humanoid_slip.py).
+    for side, outward in (("left", 1.0), ("right", -1.0)):
+        hip = stage.GetPrimAtPath(f"/Humanoid/joints/{side}_hip")
+        ankle = stage.GetPrimAtPath(f"/Humanoid/joints/{side}_ankle")
+        for joint, free in ((hip, ("rotX", "rotY", "rotZ")), (ankle, ("rotX", "rotY"))):
+            for axis in ("transX", "transY", "transZ", "rotX", "rotY", "rotZ"):
+                limit = UsdPhysics.LimitAPI(joint, axis)
+                assert (limit.GetLowAttr().Get() < limit.GetHighAttr().Get()) == (axis in free), (joint, axis)
+                assert joint.HasAPI(UsdPhysics.DriveAPI, axis) == (axis in free)
+            for axis in free:
+                assert UsdPhysics.DriveAPI(joint, axis).GetStiffnessAttr().Get() * 180 / math.pi >= 2500 - 1e-3
+        roll = UsdPhysics.LimitAPI(hip, "rotX")
+        assert outward * (roll.GetHighAttr().Get() if outward > 0 else roll.GetLowAttr().Get()) == 45.0  # outward swing
+        pitch = UsdPhysics.LimitAPI(hip, "rotY")
+        assert (pitch.GetLowAttr().Get(), pitch.GetHighAttr().Get()) == (-120.0, 30.0)
     for side in ("left", "right"):
         shoulder = stage.GetPrimAtPath(f"/Humanoid/joints/{side}_shoulder")
         for axis in ("transX", "transY", "transZ"):  # low > high: locked
@@ -66,7 +82,7 @@ def test_ragdoll_variant_has_no_drive_stiffness_only_passive_damping():
     stage = humanoid_stage(HumanoidCfg(drives=False, ragdoll_damping=2.0))
     drives = [UsdPhysics.DriveAPI(p, axis) for p in stage.Traverse() for axis in ("angular", "rotX", "rotY", "rotZ")
               if p.HasAPI(UsdPhysics.DriveAPI, axis)]
-    assert len(drives) == 10 + 2 * 3
+    assert len(drives) == 6 + 2 * (3 + 3 + 2)  # revolute + shoulders, hips, ankles
     for drive in drives:
         assert drive.GetStiffnessAttr().Get() == 0.0
         assert drive.GetDampingAttr().Get() == pytest.approx(2.0 * math.pi / 180.0)  # N m s/deg

@@ -31,7 +31,27 @@ from lyra_sim.sim.isaaclab_tasks.worlds import open_worlds
 from lyra_sim.sim.randomize import RandomizationCfg
 
 REWARD_TERMS = ("track_lin_vel_xy", "track_ang_vel_z", "lin_vel_z", "ang_vel_xy", "flat_orientation", "action_rate",
-                "base_height", "termination")
+                "base_height", "joint_deviation", "termination")
+
+
+def disturbance_terms(cfg: HumanoidWorldsEnvCfg) -> dict:
+    """Isaac Lab's own event terms that keep the standing pose from being trivially optimal:
+    joints reset ``init_joint_offset_rad`` (uniform, each joint) off the standing pose with zero
+    velocity (0: exactly at it), and pushes that add up to ``push_speed_mps`` (uniform, x and y,
+    world frame) to the root's velocity every ``push_interval_s`` (drawn per env)."""
+    from isaaclab.envs import mdp
+    from isaaclab.managers import EventTermCfg, SceneEntityCfg
+
+    robot = SceneEntityCfg(ROBOT_ENTITY)
+    a, v = float(cfg.init_joint_offset_rad), float(cfg.push_speed_mps)
+    terms = {"reset_joints": EventTermCfg(func=mdp.reset_joints_by_offset, mode="reset",
+                                          params={"position_range": (-a, a), "velocity_range": (0.0, 0.0),
+                                                  "asset_cfg": robot})}
+    if v > 0.0:
+        terms["push_robot"] = EventTermCfg(func=mdp.push_by_setting_velocity, mode="interval",
+                                           interval_range_s=tuple(cfg.push_interval_s),
+                                           params={"velocity_range": {"x": (-v, v), "y": (-v, v)}, "asset_cfg": robot})
+    return terms
 
 
 class HumanoidWorldsEnv(DirectRLEnv):
@@ -47,12 +67,16 @@ class HumanoidWorldsEnv(DirectRLEnv):
                               RandomizationCfg(seed=seed), replicate_physics=True)
         check_runnable(cfg.robot, cfg.physics)
         cfg.scene = scene_cfg(self.pool)
-        cfg.events = event_terms(self.pool)
+        cfg.events = event_terms(self.pool) | disturbance_terms(cfg)
         if cfg.physics == "physx":
             cfg.sim.physics = physx_physics_cfg()
         super().__init__(cfg, render_mode, **kwargs)
         self.robot = self.scene[ROBOT_ENTITY]
         n, j = self.num_envs, self.robot.num_joints
+        data = self.robot.data
+        if cfg.joint_stiffness_scale != 1.0 or cfg.joint_damping_scale != 1.0:
+            self.robot.write_joint_stiffness_to_sim_index(stiffness=data.joint_stiffness.torch * cfg.joint_stiffness_scale)
+            self.robot.write_joint_damping_to_sim_index(damping=data.joint_damping.torch * cfg.joint_damping_scale)
         self.actions = torch.zeros(n, j, device=self.device)
         self.prev_actions = torch.zeros_like(self.actions)
         self.commands = torch.zeros(n, 3, device=self.device)
@@ -106,6 +130,7 @@ class HumanoidWorldsEnv(DirectRLEnv):
             "flat_orientation": torch.sum(g[:, :2] ** 2, dim=1),
             "action_rate": torch.sum((self.actions - self.prev_actions) ** 2, dim=1),
             "base_height": (self._root_height_above_floor() - self.root_height) ** 2,
+            "joint_deviation": torch.sum(torch.abs(data.joint_pos.torch - data.default_joint_pos.torch), dim=1),
         }
         total = torch.zeros(self.num_envs, device=self.device)
         for name, value in terms.items():
@@ -139,9 +164,6 @@ class HumanoidWorldsEnv(DirectRLEnv):
         ids = env_ids.tolist()
         self.floor_z[env_ids] = torch.tensor([float(self.pool.floor_point(i, step)[2]) for i in ids],
                                              device=self.device)
-        default_pos = self.robot.data.default_joint_pos.torch[env_ids]
-        self.robot.write_joint_position_to_sim_index(position=default_pos, env_ids=env_ids)
-        self.robot.write_joint_velocity_to_sim_index(velocity=torch.zeros_like(default_pos), env_ids=env_ids)
         self.actions[env_ids] = 0.0
         self.prev_actions[env_ids] = 0.0
         lo = torch.tensor([self.cfg.lin_vel_x_range[0], self.cfg.lin_vel_y_range[0], self.cfg.ang_vel_z_range[0]],

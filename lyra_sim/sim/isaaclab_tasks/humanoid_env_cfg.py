@@ -69,6 +69,16 @@ class HumanoidWorldsEnvCfg(DirectRLEnvCfg):
     action_scale: float = 0.25
     """Joint position target = standing pose + action_scale x action, radians. Defaults to 0.25."""
 
+    joint_stiffness_scale: float = 0.2
+    """Multiplies the robot's joint drive stiffness read from its USD drives (the builtin humanoid's
+    are stiff enough to hold it in PhysX at 60 Hz: 2500-4000 N m/rad in the legs). In Newton the
+    stiff drives fight through the planted feet, whose contacts creep: 0.2 halved the sole slip
+    under constant 0.025 rad leg offsets (``bench/humanoid_slip.py``) and still holds the pose.
+    Defaults to 0.2."""
+    joint_damping_scale: float = 0.45
+    """Multiplies the robot's joint drive damping (0.45 = about sqrt(0.2): the same damping ratio).
+    Defaults to 0.45."""
+
     sim: sim_utils.SimulationCfg = sim_utils.SimulationCfg(device="cpu", dt=PHYSICS_DT, render_interval=4,
                                                            physics=newton_physics_cfg())
     """Simulation: 200 Hz Newton on CPU. Defaults to the Newton config above."""
@@ -98,8 +108,21 @@ class HumanoidWorldsEnvCfg(DirectRLEnvCfg):
     """|a_t - a_{t-1}|^2. Defaults to -0.01."""
     rew_base_height: float = -10.0
     """(root height above the floor - standing root height)^2, m^2. Defaults to -10.0."""
+    rew_joint_deviation: float = -0.1
+    """sum |q - q_standing| over the joints, rad (Isaac Lab's joint_deviation_l1). Defaults to -0.1."""
     rew_termination: float = -200.0
     """On the step the robot falls (not on time-outs), also x step_dt (-4 per fall). Defaults to -200.0."""
+
+    # -- disturbances (Isaac Lab's reset_joints_by_offset and push_by_setting_velocity events), so
+    #    that holding the standing pose (a zero action) is not already the best policy
+    # Measured under a zero action (8 envs x 10 s, gallery rooms): 0.1 rad and 0.5 m/s pushes every
+    # 2-4 s toppled it in 17 of 19 episodes; these settings in about half.
+    init_joint_offset_rad: float = 0.05
+    """Each joint starts uniformly within +-this of its standing angle, radians. Defaults to 0.05."""
+    push_speed_mps: float = 0.3
+    """A push adds uniform(-v, v) to the root's x and y velocity, m/s (0: no pushes). Defaults to 0.3."""
+    push_interval_s: tuple[float, float] = (3.0, 5.0)
+    """Time between pushes, drawn per env, seconds. Defaults to (3.0, 5.0)."""
 
     # -- terminations
     min_root_height_fraction: float = 0.55
