@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from lyra_sim.cameras import Cameras, depth_to_points
+from lyra_sim.export.depth import DepthViews
 from lyra_sim.eval.geometry import (
     chamfer_fscore,
     distance_scores,
@@ -70,10 +71,10 @@ def collider_accuracy(
     view_cams = Cameras(cameras.c2w[idx].double(), cameras.K[idx].double(), cameras.width, cameras.height)
     # Ground truth near what the cameras saw (a ground plane may extend for kilometres), then
     # only the samples some view saw.
-    near = depth[idx].double()
+    views = DepthViews(depth[idx].double(), view_cams, None, "teacher")
     if max_depth_ratio is not None:
-        ok = torch.isfinite(near) & (near > 0)
-        near = torch.where(ok & (near <= max_depth_ratio * near[ok].median()), near, torch.zeros_like(near))
+        views = views.near(max_depth_ratio)  # the pixels export fuses (the same cut as the collider's)
+    near = torch.where(views.valid(), views.depth, torch.zeros_like(views.depth))
     seen = depth_to_points(near, view_cams)
     lo, hi = seen.min(0).values - 0.1, seen.max(0).values + 0.1
     tris = triangles_in_box(gt_vertices.double(), gt_faces, lo, hi)
