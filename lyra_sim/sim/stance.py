@@ -3,10 +3,10 @@
 A driven humanoid holds its joints at the standing pose, so on ground tilted by t its soles
 touch with one edge and the whole body tips with them: lyra-sim's humanoid set down upright on
 a 10 degree ramp fell over at every heading (PhysX on CPU). Standing as a person does, upright
-with the feet flat on the ground, needs the ankles turned to the slope. Only the ankle
-pitch is set (the builtin humanoid's ankles also roll, but a robot's ankles need not), so it
-follows the ground's rise along the heading: on a slope the robot faces straight up or down it (whichever is nearer the drawn heading) and
-its ankle drive targets are set to the slope. Frame: Z up, angles in degrees; heading 0 looks
+with the feet flat on the ground, needs the ankles turned to the slope. Only the ankle pitch
+is set (the builtin humanoid's ankles also roll, but a robot's ankles need not), so it follows
+the ground's rise along the heading: on a slope the robot faces straight up or down it
+(whichever is nearer the drawn heading) and its ankle drive targets are set to the slope. Frame: Z up, angles in degrees; heading 0 looks
 along +X, and the ground's rise along the heading is positive when it climbs ahead.
 """
 
