@@ -83,7 +83,7 @@ def collider_accuracy(
     gt, gt_normals = gt[inside], gt_normals[inside]
     # Seen in the fused depth range: ground truth only a far pixel saw is no part of the collider's
     # region (an outdoor slope's teacher-depth collider was charged 20 cm Chamfer for it, 11 cm without).
-    gt = gt[visible_points(gt, view_cams, near, abs_tol=0.01, normals=gt_normals)]
+    gt = gt[visible_points(gt, view_cams, near, abs_tol=0.01, normals=gt_normals, front_only=True)]
     m = torch.as_tensor(sim_from_scene, dtype=torch.float64)
     gt = gt @ m[:3, :3].T + m[:3, 3]
     verts = torch.as_tensor(collider.vertices, dtype=torch.float64)

@@ -146,3 +146,23 @@ def test_decoded_depth_metrics_are_metric_and_count_near_sky_splats():
     assert decoded_depth_metrics(decoded, teacher, sky_near_m=30.0)["sky_rays_near"] == 1.0
     # a decoder off by a constant factor is not forgiven (the aligned metrics would be 0)
     assert decoded_depth_metrics(torch.full((1, 2, 2), 8.0), torch.full((1, 8, 8), 4.0))["abs_rel"] == pytest.approx(1.0)
+
+
+def test_front_only_visibility_hides_the_back_face_of_a_wall_seen_at_grazing_incidence():
+    # A camera at the origin looking down +z at a wall in the plane x = 2 (its face toward the
+    # camera at x = 2, normal -x; its back 20 cm further, normal +x), 10-20 m ahead: incidence
+    # 80-84 degrees, where the grazing tolerance spans more than the wall's thickness.
+    K = intrinsics_matrix(50.0, 50.0, 80.0, 48.0)
+    cams = Cameras(torch.eye(4, dtype=torch.float64)[None], K[None].double(), 160, 96)
+    u = torch.arange(160, dtype=torch.float64) + 0.5
+    z_wall = 2.0 * 50.0 / (u - 80.0)  # where each column's rays meet x = 2
+    depth = torch.where((u > 80.0) & (z_wall < 40.0), z_wall, torch.zeros_like(u)).expand(1, 96, 160).clone()
+    z = torch.linspace(10.0, 20.0, 40, dtype=torch.float64)
+    front = torch.stack([torch.full_like(z, 2.0), torch.zeros_like(z), z], -1)
+    back = front + torch.tensor([0.2, 0.0, 0.0], dtype=torch.float64)
+    n_front = torch.tensor([[-1.0, 0.0, 0.0]], dtype=torch.float64).expand(len(z), 3)
+    points, normals = torch.cat([front, back]), torch.cat([n_front, -n_front])
+    either = visible_points(points, cams, depth, abs_tol=0.01, normals=normals)
+    assert either[len(z):].any()  # the grazing tolerance alone admits the unseeable back face
+    front_only = visible_points(points, cams, depth, abs_tol=0.01, normals=normals, front_only=True)
+    assert front_only[: len(z)].all() and not front_only[len(z):].any()

@@ -182,3 +182,42 @@ def test_requests_it_cannot_serve_are_refused():
         teacher.generate(TeacherRequest(prompt="x", image=torch.zeros(3, 8, 8)))
     with pytest.raises(InvalidInputError):
         teacher.generate(TeacherRequest(prompt="x", num_frames=0))
+
+
+def test_ground_truth_surfaces_are_wound_outward():
+    """Closed primitives' faces point out of them and the ground's and terrain's up, so scoring
+    can hide a surface's back (``visible_points(front_only=True)``); the sphere grid once faced in."""
+    from lyra_sim.teachers.procedural.mesh import _box, _cylinder, _sphere
+    from lyra_sim.teachers.procedural.scene import Primitive
+
+    for make, prim in ((_box, Primitive("box", (1.0, 2.0, 0.5), (0.3, 0.4, 0.2), yaw=0.7)),
+                       (_sphere, Primitive("sphere", (1.0, 2.0, 0.5), (0.4, 0.4, 0.4))),
+                       (_cylinder, Primitive("cylinder", (1.0, 2.0, 0.0), (0.3, 0.3, 1.2)))):
+        v, f = make(prim)
+        tri = v[f]
+        n = torch.linalg.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1)
+        real = n.norm(dim=-1) > 1e-9  # the sphere grid's pole rows are degenerate
+        outward = ((tri.mean(1) - v.mean(0)) * n).sum(-1)
+        assert (outward[real] > 0).all() and real.sum() > 0.9 * len(f), prim.kind
+
+
+@pytest.mark.parametrize("prompt", ["a grassy slope with boulders", "a small plaza street with benches"])
+def test_every_surface_a_camera_sees_faces_it(prompt):
+    out = ProceduralTeacher(codec=False).generate(TeacherRequest(prompt=prompt, seed=3, trajectories=("left",), **SMALL))
+    video, mesh = out.trajectories[0], out.meshes[0]
+    o, d = camera_rays(video.cameras[2])
+    pix = torch.randint(0, 48 * 64, (40,), generator=torch.Generator().manual_seed(1))
+    o, d = o[0].reshape(-1, 3)[pix].double(), d[0].reshape(-1, 3)[pix].double()
+    v = mesh.vertices.double()
+    a, b, c = v[mesh.faces[:, 0]], v[mesh.faces[:, 1]], v[mesh.faces[:, 2]]
+    normals = torch.linalg.cross(b - a, c - a, dim=-1)
+    facing = []
+    for k in video.mask[2].reshape(-1)[pix].nonzero()[:, 0].tolist():
+        e1, e2, s = b - a, c - a, o[k] - a
+        p = torch.linalg.cross(d[k].expand_as(e2), e2, dim=-1)
+        inv = 1.0 / (e1 * p).sum(-1)
+        q = torch.linalg.cross(s, e1, dim=-1)
+        u, w, t = (s * p).sum(-1) * inv, (d[k] * q).sum(-1) * inv, (e2 * q).sum(-1) * inv
+        t = torch.where((u >= 0) & (w >= 0) & (u + w <= 1) & (t > 1e-6), t, torch.full_like(t, float("inf")))
+        facing.append(float(normals[int(t.argmin())] @ d[k]) < 0)
+    assert len(facing) > 20 and all(facing)

@@ -1,5 +1,7 @@
 """Triangle meshes of procedural scenes: the ground truth that later stages are scored against.
 
+Every surface is wound counter-clockwise seen from outside (closed primitives' normals point out
+of them, the ground's and the terrain's up), so scoring can tell a surface's front from its back.
 Boxes and planes are exact; spheres, cylinders and the terrain are tessellated finely enough
 that the mesh is within a few millimetres of the analytic surface the ray caster renders
 (sphere/cylinder chord error r (1 - cos(pi/segments)); terrain: the bilinear patches are split
@@ -49,7 +51,8 @@ def _sphere(p: Primitive, segments: int = 48) -> tuple[Tensor, Tensor]:
     phi = torch.arange(segments, dtype=torch.float64) * 2 * math.pi / segments
     t, f = torch.meshgrid(theta, phi, indexing="ij")
     verts = torch.stack([torch.sin(t) * torch.cos(f), torch.sin(t) * torch.sin(f), torch.cos(t)], -1).reshape(-1, 3)
-    return verts * p.size[0] + torch.tensor(p.center, dtype=torch.float64), _grid_faces(rings + 1, segments, wrap=True)
+    faces = _grid_faces(rings + 1, segments, wrap=True).flip(1)  # the grid's winding faces the centre
+    return verts * p.size[0] + torch.tensor(p.center, dtype=torch.float64), faces
 
 
 def _cylinder(p: Primitive, segments: int = 48) -> tuple[Tensor, Tensor]:
