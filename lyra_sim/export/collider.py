@@ -99,7 +99,7 @@ def build_collision_proxy(views: DepthViews, cfg: ColliderCfg | None = None) -> 
     fused = views.near(cfg.max_depth_ratio) if cfg.max_depth_ratio is not None else views
     valid = int(views.valid().sum())
     stats.far_pixels_not_fused = round(1.0 - int(fused.valid().sum()) / max(valid, 1), 4)
-    voxel, bounds = auto_voxel_size(fused, cfg.resolution)
+    voxel, bounds = auto_voxel_size(fused, cfg.resolution, whole=cfg.max_depth_ratio is not None)
     if cfg.voxel_size is not None:
         if cfg.voxel_size <= 0:
             raise ExportError(f"collider voxel_size must be > 0, got {cfg.voxel_size}")

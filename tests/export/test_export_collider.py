@@ -223,3 +223,23 @@ def test_no_depth_is_a_clear_error():
     cams = Cameras(torch.eye(4)[None].repeat(2, 1, 1), torch.tensor([[50.0, 0, 16], [0, 50, 12], [0, 0, 1]]), 32, 24)
     with pytest.raises(ExportError, match="no valid depth|almost no valid depth"):
         build_collision_proxy(DepthViews(torch.zeros(2, 24, 32), cams))
+
+
+def test_tsdf_bounds_hold_the_sparse_rim_of_views_cut_to_their_near_region():
+    """A few far pixels (ground seen at grazing incidence) lie beyond the points' 99.5 % quantile:
+    the grid keeps them when the views were cut to their near region (``whole``); otherwise the
+    quantiles trim them as outliers."""
+    from lyra_sim.cameras import Cameras, intrinsics_matrix
+    from lyra_sim.export.tsdf import auto_voxel_size
+
+    depth = torch.full((1, 96, 160), 2.0)
+    depth[0, :, :3] = 9.0  # 3 of 160 columns (1.9 %) see a far rim, spread from 2 m to 9 m deep
+    depth[0, :, :3] -= torch.linspace(0.0, 7.0, 96)[:, None]
+    cams = Cameras(torch.eye(4)[None], intrinsics_matrix(80.0, 80.0, 80.0, 48.0)[None], 160, 96)
+    views = DepthViews(depth, cams, None, "teacher")
+    voxel_q, (lo_q, hi_q) = auto_voxel_size(views, 64)
+    voxel_w, (lo_w, hi_w) = auto_voxel_size(views, 64, whole=True)
+    assert voxel_w == pytest.approx(voxel_q, rel=0.05)  # the voxel still comes from the dense extent
+    assert float(hi_q[2]) < 8.0 and float(hi_w[2]) >= 9.0 - 1e-4
+    pts = views.points()
+    assert ((pts >= lo_w - 1e-5) & (pts <= hi_w + 1e-5)).all()
