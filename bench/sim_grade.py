@@ -19,6 +19,13 @@ all of them goes to bench/results/sim_grade.json and is printed as markdown.
 
     python bench/sim_grade.py [--only NAME ...] [--config key=value ...]
     python bench/sim_grade.py --rescore [--humanoid] [--only NAME ...]   # kept worlds, today's protocol
+    python bench/sim_grade.py --reexport [--only NAME ...]   # kept worlds' Gaussians, today's export
+
+``--reexport`` runs today's export (collider, alignment, spawn points, drop test) on each kept
+world's refined Gaussians (scene.ply) with the teacher's frame, as generate does, into
+``<keep>/<name>_reexport``, and updates the row's export-side columns and the humanoid; the
+render and timing columns stay those of the generate run (the teacher, decoder and refinement
+did not change).
 """
 
 from __future__ import annotations
@@ -149,6 +156,30 @@ def rescore(prompt: str, seed: int, world: Path) -> dict:
     return {"collider_accuracy": ours, "teacher_depth_collider": teacher_depth_reference(cfg, output)}
 
 
+def reexport(prompt: str, seed: int, world: Path) -> tuple[dict, Path]:
+    """Today's export of a kept world's Gaussians with generate's settings: (row fields, new world)."""
+    import shutil
+    from dataclasses import replace
+
+    from lyra_sim.export import export_scene
+    from lyra_sim.export.depth import SourceFrame
+    from lyra_sim.gaussians import read_ply
+    from lyra_sim.pipeline.pipeline import _collider_accuracy
+
+    cfg, output = rebuild_teacher(prompt, seed, world)
+    out = world.parent / f"{world.name}_reexport"
+    if out.exists():
+        shutil.rmtree(out)
+    t0 = time.perf_counter()
+    res = export_scene(read_ply(world / "scene.ply"), out, replace(cfg.export, overwrite=True),
+                       source=SourceFrame.from_teacher(output, name="generated"))
+    seconds = time.perf_counter() - t0
+    r = res.report
+    return {"collider_accuracy": _collider_accuracy(res, output, cfg), "gaussians_vs_collider": r.get("gaussians_vs_collider"),
+            "spawn_points": len(r.get("spawn_points", [])), "physics_status": r["physics_check"].get("status"),
+            "drop_test": r["physics_check"].get("summary"), "export_seconds": round(seconds, 1)}, out
+
+
 def humanoid(world: Path) -> dict:
     """The PD humanoid standing 3 s at every spawn point (one env per spawn point)."""
     from lyra_sim.sim import WorldCfg, compose_world, open_scene, write_world
@@ -217,7 +248,29 @@ def main() -> int:
                         help="score the kept worlds' colliders (and the teacher-depth reference) again with today's "
                              "collider_accuracy and update their rows; with --humanoid, stand the humanoid again too")
     parser.add_argument("--humanoid", action="store_true", help="with --rescore: rerun the humanoid at every spawn point")
+    parser.add_argument("--reexport", action="store_true",
+                        help="export the kept worlds' Gaussians again with today's code and update the export-side columns, "
+                             "the teacher-depth reference and the humanoid")
     args = parser.parse_args()
+    if args.reexport:
+        for name, prompt, seed in SCENES:
+            path, world = OUT / "sim_grade" / f"{name}.json", args.keep / name
+            if not (path.is_file() and (world / "scene.ply").is_file()) or (args.only is not None and name not in args.only):
+                continue
+            row = json.loads(path.read_text())
+            if row.get("seed") != seed or row.get("prompt") != prompt:
+                continue
+            t0 = time.perf_counter()
+            fields, new_world = reexport(prompt, seed, world)
+            row.update({k: v for k, v in fields.items() if k != "export_seconds"})
+            cfg, output = rebuild_teacher(prompt, seed, world)
+            row.setdefault("frame_from_gaussians", {})["teacher_depth_collider"] = teacher_depth_reference(cfg, output)
+            row["humanoid"] = humanoid(new_world)
+            row["reexported"] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "export_seconds": fields["export_seconds"],
+                                 "seconds": round(time.perf_counter() - t0, 1), "machine": machine()}
+            write_json(path, row)
+            print(table([row]).splitlines()[-1], flush=True)
+        args.only = []
     if args.rescore:
         for name, prompt, seed in SCENES:
             path, world = OUT / "sim_grade" / f"{name}.json", args.keep / name
