@@ -48,7 +48,8 @@ class TSDFVolume:
         return tuple(self.tsdf.shape)
 
 
-def auto_voxel_size(views: DepthViews, resolution: int, whole: bool = False) -> tuple[float, Tensor]:
+def auto_voxel_size(views: DepthViews, resolution: int, whole: bool = False,
+                    max_voxels: int = 24_000_000) -> tuple[float, Tensor]:
     """(voxel size, [2, 3] bounds) from the fused points.
 
     The voxel is the longest side of the points' robust extent (0.5 %-99.5 % quantiles) over
@@ -63,6 +64,8 @@ def auto_voxel_size(views: DepthViews, resolution: int, whole: bool = False) -> 
             collider a 22 x 22 m rectangle of a 37 x 26 m fused region (on the teacher's exact
             depth: completeness 59 cm, 19 cm with the whole extent). The grid grows by whole
             voxels, so it keeps the quantile box's phase.
+        max_voxels: with ``whole``, the grid grows beyond the quantile box only as far as this
+            many voxels allow (before the truncation padding), the same fraction on every side.
     """
     pts = views.points(stride=1 if whole else 2)
     if len(pts) < 16:
@@ -75,8 +78,19 @@ def auto_voxel_size(views: DepthViews, resolution: int, whole: bool = False) -> 
     footprint = float(depth.median()) / float(views.cameras.fx.median())
     voxel = max(voxel, 0.5 * footprint, 1e-6)
     if whole:
-        lo = lo - torch.ceil((lo - pts.min(0).values).clamp(min=0) / voxel) * voxel
-        hi = hi + torch.ceil((pts.max(0).values - hi).clamp(min=0) / voxel) * voxel
+        below = torch.ceil((lo - pts.min(0).values).clamp(min=0) / voxel)
+        above = torch.ceil((pts.max(0).values - hi).clamp(min=0) / voxel)
+        # Within the voxel budget: the part of the rim beyond the box shrinks (a bedroom seen
+        # through its door reached 66M voxels at 2 cm, where its own box holds 7M).
+        cells = lambda t: float(torch.prod((hi - lo) / voxel + t * (below + above) + 1))
+        t = 1.0
+        if cells(1.0) > max_voxels:
+            t_lo, t_hi = 0.0, 1.0
+            for _ in range(30):
+                t = (t_lo + t_hi) / 2
+                t_lo, t_hi = (t, t_hi) if cells(t) <= max_voxels else (t_lo, t)
+            t = t_lo
+        lo, hi = lo - torch.floor(t * below) * voxel, hi + torch.floor(t * above) * voxel
     return voxel, torch.stack([lo, hi])
 
 

@@ -243,3 +243,7 @@ def test_tsdf_bounds_hold_the_sparse_rim_of_views_cut_to_their_near_region():
     assert float(hi_q[2]) < 8.0 and float(hi_w[2]) >= 9.0 - 1e-4
     pts = views.points()
     assert ((pts >= lo_w - 1e-5) & (pts <= hi_w + 1e-5)).all()
+    # A voxel budget: the rim beyond the box shrinks to fit it, the voxel stays.
+    voxel_b, (lo_b, hi_b) = auto_voxel_size(views, 64, whole=True, max_voxels=int(0.5 * torch.prod((hi_w - lo_w) / voxel_w + 1)))
+    assert voxel_b == voxel_w and torch.prod((hi_b - lo_b) / voxel_b + 1) <= 0.5 * torch.prod((hi_w - lo_w) / voxel_w + 1)
+    assert float(hi_q[2]) - 0.5 < float(hi_b[2]) < float(hi_w[2])
