@@ -8,7 +8,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
         "cameras": ["Cameras", "intrinsics_matrix", "look_at", "rigid_inverse"],
-        "projection": ["depth_to_points", "project_points", "project_to_pixels", "unproject_depth"],
+        "projection": ["depth_normals", "depth_to_points", "project_points", "project_to_pixels", "unproject_depth"],
         "rays": ["camera_rays", "pixel_centers", "plucker_rays"],
         "trajectories": [
             "LYRA_TRAJECTORIES",
@@ -28,6 +28,7 @@ __all__ = [
     "TRAJECTORY_NAMES",
     "Cameras",
     "camera_rays",
+    "depth_normals",
     "depth_to_points",
     "intrinsics_matrix",
     "load_trajectory_npz",

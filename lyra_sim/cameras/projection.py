@@ -67,6 +67,42 @@ def unproject_depth(depth: Tensor, K: Tensor, c2w: Tensor) -> Tensor:
     return torch.einsum("...ij,...hwj->...hwi", c2w[..., :3, :3], cam) + c2w[..., None, None, :3, 3]
 
 
+def depth_normals(points: Tensor, valid: Tensor, origins: Tensor) -> tuple[Tensor, Tensor]:
+    """Surface normals of unprojected depth maps, facing their cameras.
+
+    Each image-space tangent is the difference to the valid neighbour (left or right, up or
+    down) nearer in 3D, so a pixel on a depth edge takes its own surface's side.
+
+    Args:
+        points: [V, H, W, 3] world points of every pixel (:func:`unproject_depth`).
+        valid: [V, H, W] bool, pixels with a depth.
+        origins: [V, 3] camera centres.
+
+    Returns:
+        (normals [V, H, W, 3] unit, facing the camera; ok [V, H, W]: a valid neighbour on both
+        image axes, so the normal is defined).
+    """
+
+    def tangent(dim: int) -> tuple[Tensor, Tensor]:
+        size = points.shape[dim]
+        shape = [1, 1, 1]
+        shape[dim] = size
+        edge = torch.arange(size, device=points.device).view(shape)
+        ok_f = valid & valid.roll(-1, dim) & (edge != size - 1)
+        ok_b = valid & valid.roll(1, dim) & (edge != 0)
+        fwd, bwd = points.roll(-1, dim) - points, points - points.roll(1, dim)
+        inf = torch.tensor(float("inf"), dtype=points.dtype, device=points.device)
+        use_f = torch.where(ok_f, fwd.norm(dim=-1), inf) <= torch.where(ok_b, bwd.norm(dim=-1), inf)
+        return torch.where(use_f[..., None], fwd, bwd), ok_f | ok_b
+
+    tu, ok_u = tangent(2)
+    tv, ok_v = tangent(1)
+    n = torch.nn.functional.normalize(torch.linalg.cross(tu, tv, dim=-1), dim=-1)
+    toward = origins.to(points)[:, None, None, :] - points
+    n = torch.where(((n * toward).sum(-1) < 0)[..., None], -n, n)
+    return n, ok_u & ok_v & valid
+
+
 def depth_to_points(depth: Tensor, cameras: Cameras, mask: Tensor | None = None) -> Tensor:
     """World points ``[M, 3]`` of z-depth maps ``[V, H, W]`` at the pixel centres where the depth
     is finite and > 0 (and ``mask`` [V, H, W], when given, is True).

@@ -43,7 +43,8 @@ def collider_accuracy(
     Args:
         collider: a :class:`~lyra_sim.export.CollisionProxy` in the sim frame (metres).
         sim_from_scene: [4, 4] the export's similarity from the scene frame to the sim frame.
-        gt_vertices: [V, 3], gt_faces: [F, 3]: ground truth in the scene frame.
+        gt_vertices: [V, 3], gt_faces: [F, 3]: ground truth in the scene frame, wound outward
+            (counter-clockwise seen from free space): a camera never sees a face's back.
         cameras, depth: the teacher's views (scene frame) and their z-depth [N, H, W], used to
             keep only ground truth that some view saw.
         threshold: F-score distance, metres.

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from lyra_sim.cameras import Cameras, project_to_pixels
+from lyra_sim.cameras import Cameras, depth_normals, project_to_pixels, unproject_depth
 from lyra_sim.gaussians.quaternions import quat_to_rotmat, rotmat_to_quat
 from lyra_sim.gaussians.sh import rgb_to_sh_dc
 from lyra_sim.refine.config import RefineCfg
@@ -152,12 +152,18 @@ def in_free_space(means: Tensor, cameras: Cameras, depth: Tensor, mask: Tensor, 
 
 @torch.no_grad()
 def depth_seeds(params: dict[str, Tensor], cameras: Cameras, frames: Tensor, depth: Tensor, mask: Tensor, count: int,
-                gen: torch.Generator, tolerance: float = 0.1) -> dict[str, Tensor]:
+                gen: torch.Generator, tolerance: float = 0.1, max_stretch: float = 4.0) -> dict[str, Tensor]:
     """New Gaussians (raw parameters, like ``params``) on the teacher's surface where the current
     surface depth is missing or off by more than ``tolerance`` (|log ratio|), at most ``count``.
 
-    Each is a flat splat facing its camera, one pixel footprint wide, coloured like the pixel,
-    at opacity 0.5.
+    Each is a flat splat lying on the teacher's surface (its normal from the depth map's
+    neighbouring pixels), one pixel footprint wide and stretched along the ray's direction on
+    the surface by 1 / cos(incidence) (at most ``max_stretch``), so it covers its pixel's
+    footprint there; coloured like the pixel, at opacity 0.5. A splat facing its camera instead
+    (as these were) stands upright on ground seen at grazing incidence: a 20 m-away pixel's
+    splat was a 20 cm plate sticking out of the ground, which every other view's surface depth
+    then carried into the collider. Where the depth map gives no normal, the splat faces its
+    camera.
 
     Args:
         cameras: V views; frames: [V, 3, H, W]; depth: [V, H, W] metric z-depth; mask: [V, H, W].
@@ -174,23 +180,31 @@ def depth_seeds(params: dict[str, Tensor], cameras: Cameras, frames: Tensor, dep
         return empty
     pick = torch.randperm(len(v), generator=gen)[:count].to(v.device)
     v, r, c = v[pick], r[pick], c[pick]
-    K, c2w = cameras.K.to(depth)[v], cameras.c2w.to(depth)[v]
-    z = depth[v, r, c]
-    x = (c.to(z) + 0.5 - K[:, 0, 2]) / K[:, 0, 0] * z
-    y = (r.to(z) + 0.5 - K[:, 1, 2]) / K[:, 1, 1] * z
-    means = (c2w[:, :3, :3] @ torch.stack([x, y, z], -1)[..., None]).squeeze(-1) + c2w[:, :3, 3]
-    size = z / K[:, 0, 0]  # one pixel
-    n = len(z)
+    K, c2w = cameras.K.to(depth), cameras.c2w.to(depth)
+    points = unproject_depth(depth, K, c2w)
+    normals, has_normal = depth_normals(points, mask & (depth > 0), c2w[:, :3, 3])
+    means, z = points[v, r, c], depth[v, r, c]
+    size = z / K[v, 0, 0]  # one pixel
+    view = c2w[v, :3, :3]
+    ray = torch.nn.functional.normalize(means - c2w[v, :3, 3], dim=-1)
+    n = torch.where(has_normal[v, r, c, None], normals[v, r, c], -ray)
+    along = ray - (ray * n).sum(-1, keepdim=True) * n  # the ray's direction on the surface
+    fallback = along.norm(dim=-1, keepdim=True) < 1e-6  # a frontal surface: any tangent will do
+    along = torch.where(fallback, view[:, :, 0], along)
+    along = torch.nn.functional.normalize(along - (along * n).sum(-1, keepdim=True) * n, dim=-1)
+    rot = torch.stack([along, torch.linalg.cross(n, along, dim=-1), n], -1)  # columns: the splat's axes
+    cos = (ray * n).sum(-1).abs().clamp(min=1.0 / max_stretch)
+    n_new = len(z)
     ref = params["sh0"]
-    sh0 = torch.zeros(n, 1, 3, dtype=ref.dtype, device=ref.device)
+    sh0 = torch.zeros(n_new, 1, 3, dtype=ref.dtype, device=ref.device)
     sh0[:, 0] = rgb_to_sh_dc(frames[v, :, r, c].to(ref))
     return {
         "means": means.to(params["means"]),
-        "scales": torch.stack([size, size, 0.1 * size], -1).log().to(params["scales"]),
-        "quats": rotmat_to_quat(c2w[:, :3, :3]).to(params["quats"]),  # local z = the view direction
-        "opacities": torch.zeros(n, dtype=params["opacities"].dtype, device=ref.device),
+        "scales": torch.stack([size / cos, size, 0.1 * size], -1).log().to(params["scales"]),
+        "quats": rotmat_to_quat(rot).to(params["quats"]),  # local z = the surface normal
+        "opacities": torch.zeros(n_new, dtype=params["opacities"].dtype, device=ref.device),
         "sh0": sh0,
-        "shN": torch.zeros(n, *params["shN"].shape[1:], dtype=ref.dtype, device=ref.device),
+        "shN": torch.zeros(n_new, *params["shN"].shape[1:], dtype=ref.dtype, device=ref.device),
     }
 
 

@@ -3,7 +3,16 @@
 import pytest
 import torch
 
-from lyra_sim.cameras import Cameras, depth_to_points, intrinsics_matrix, look_at, project_points, project_to_pixels, unproject_depth
+from lyra_sim.cameras import (
+    Cameras,
+    depth_normals,
+    depth_to_points,
+    intrinsics_matrix,
+    look_at,
+    project_points,
+    project_to_pixels,
+    unproject_depth,
+)
 from lyra_sim.errors import InvalidInputError
 
 
@@ -39,3 +48,16 @@ def test_depth_to_points_keeps_valid_masked_pixels_only():
     assert depth_to_points(depth, cams, mask).shape == (86, 3)
     with pytest.raises(InvalidInputError, match="does not match"):
         depth_to_points(depth[:1], cams)
+
+
+def test_depth_normals_face_the_camera_and_keep_to_their_side_of_a_depth_edge():
+    cams = Cameras(torch.eye(4)[None], intrinsics_matrix(20.0, 20.0, 8.0, 6.0)[None], 16, 12)
+    depth = torch.full((1, 12, 16), 2.0)
+    depth[0, :, 8:] = 5.0  # a wall 3 m behind the left half's, the edge between columns 7 and 8
+    valid = depth > 0
+    valid[0, 0, 0] = False
+    points = unproject_depth(depth, cams.K, cams.c2w)
+    normals, ok = depth_normals(points, valid, cams.c2w[:, :3, 3])
+    facing = torch.tensor([0.0, 0.0, -1.0])
+    assert ok[0, 1:, 1:].all() and not ok[0, 0, 0]
+    assert torch.allclose(normals[ok], facing.expand(int(ok.sum()), 3), atol=1e-5)  # the edge columns included

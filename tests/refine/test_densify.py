@@ -64,3 +64,28 @@ def test_depth_seeds_land_on_the_teacher_surface_where_the_gaussians_are_wrong()
     # Where the Gaussians are already right, nothing is seeded.
     right = {**params, "means": torch.tensor([[0.0, 0.0, 4.0]]), "scales": torch.tensor([[5.0, 5.0, 0.01]]).log()}
     assert len(depth_seeds(right, cams, frames, depth, mask, 500, torch.Generator().manual_seed(0))["means"]) == 0
+
+
+def test_depth_seeds_lie_flat_on_a_floor_seen_at_grazing_incidence():
+    """A camera 1.6 m above a floor looking level: seeds lie on the floor with their normal up
+    (not standing upright facing the camera), stretched along the ray by 1 / cos up to 4x."""
+    from lyra_sim.gaussians.quaternions import quat_to_rotmat
+
+    size = 64
+    eye = torch.tensor([[0.0, 0.0, 1.6]])
+    c2w = look_at(eye, eye + torch.tensor([0.0, 1.0, 0.0]), down=(0.0, 0.0, -1.0))
+    K = intrinsics_matrix(40.0, 40.0, size / 2, size / 2)[None]
+    cams = Cameras(c2w, K, size, size)
+    rows = torch.arange(size, dtype=torch.float32) + 0.5
+    z = torch.where(rows > size / 2, 1.6 * 40.0 / (rows - size / 2), torch.zeros(()))  # the floor z = 0
+    depth = z[None, :, None].expand(1, size, size).clone()
+    mask = depth > 0
+    params = {"means": torch.zeros(0, 3), "scales": torch.zeros(0, 3), "quats": torch.zeros(0, 4),
+              "opacities": torch.zeros(0), "sh0": torch.zeros(0, 1, 3), "shN": torch.zeros(0, 0, 3)}
+    new = depth_seeds(params, cams, torch.rand(1, 3, size, size), depth, mask, 300, torch.Generator().manual_seed(0))
+    assert len(new["means"]) == 300
+    assert new["means"][:, 2].abs().max() < 1e-3  # on the floor
+    normal = quat_to_rotmat(torch.nn.functional.normalize(new["quats"], dim=-1))[:, :, 2]
+    assert (normal[:, 2] > 0.999).all()  # lying flat, facing up
+    stretch = (new["scales"][:, 0] - new["scales"][:, 1]).exp()
+    assert stretch.min() >= 1.0 - 1e-4 and 3.9 < stretch.max() <= 4.0 + 1e-4  # far rows stretched to the cap
