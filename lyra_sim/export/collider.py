@@ -99,11 +99,9 @@ def build_collision_proxy(views: DepthViews, cfg: ColliderCfg | None = None) -> 
     fused = views.near(cfg.max_depth_ratio) if cfg.max_depth_ratio is not None else views
     valid = int(views.valid().sum())
     stats.far_pixels_not_fused = round(1.0 - int(fused.valid().sum()) / max(valid, 1), 4)
-    voxel, bounds = auto_voxel_size(fused, cfg.resolution, whole=cfg.max_depth_ratio is not None)
-    if cfg.voxel_size is not None:
-        if cfg.voxel_size <= 0:
-            raise ExportError(f"collider voxel_size must be > 0, got {cfg.voxel_size}")
-        voxel = float(cfg.voxel_size)
+    if cfg.voxel_size is not None and cfg.voxel_size <= 0:
+        raise ExportError(f"collider voxel_size must be > 0, got {cfg.voxel_size}")
+    voxel, bounds = auto_voxel_size(fused, cfg.resolution, whole=cfg.max_depth_ratio is not None, voxel_size=cfg.voxel_size)
     volume = fuse_tsdf(fused, voxel, bounds, cfg.truncation_voxels)
     stats.voxel_size, stats.grid = voxel, list(volume.shape)
     t1 = time.perf_counter()
