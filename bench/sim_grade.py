@@ -157,7 +157,8 @@ def rescore(prompt: str, seed: int, world: Path) -> dict:
 
 
 def reexport(prompt: str, seed: int, world: Path) -> tuple[dict, Path]:
-    """Today's export of a kept world's Gaussians with generate's settings: (row fields, new world)."""
+    """Today's export of a kept world's Gaussians with generate's settings, and the teacher-depth
+    reference: (row fields, new world)."""
     import shutil
     from dataclasses import replace
 
@@ -177,7 +178,8 @@ def reexport(prompt: str, seed: int, world: Path) -> tuple[dict, Path]:
     r = res.report
     return {"collider_accuracy": _collider_accuracy(res, output, cfg), "gaussians_vs_collider": r.get("gaussians_vs_collider"),
             "spawn_points": len(r.get("spawn_points", [])), "physics_status": r["physics_check"].get("status"),
-            "drop_test": r["physics_check"].get("summary"), "export_seconds": round(seconds, 1)}, out
+            "drop_test": r["physics_check"].get("summary"), "export_seconds": round(seconds, 1),
+            "teacher_depth_collider": teacher_depth_reference(cfg, output)}, out
 
 
 def humanoid(world: Path) -> dict:
@@ -239,6 +241,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def kept_rows(args, needed: str):
+    """(row path, prompt, seed, kept world, row) of each scene (``--only``) whose row and kept
+    world (holding ``needed``) are both there and were made with today's prompt and seed."""
+    for name, prompt, seed in SCENES:
+        path, world = OUT / "sim_grade" / f"{name}.json", args.keep / name
+        if not (path.is_file() and (world / needed).is_file()) or (args.only is not None and name not in args.only):
+            continue
+        row = json.loads(path.read_text())
+        if row.get("seed") == seed and row.get("prompt") == prompt:
+            yield path, prompt, seed, world, row
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=None, help="scene names to (re)run")
@@ -253,32 +267,20 @@ def main() -> int:
                              "the teacher-depth reference and the humanoid")
     args = parser.parse_args()
     if args.reexport:
-        for name, prompt, seed in SCENES:
-            path, world = OUT / "sim_grade" / f"{name}.json", args.keep / name
-            if not (path.is_file() and (world / "scene.ply").is_file()) or (args.only is not None and name not in args.only):
-                continue
-            row = json.loads(path.read_text())
-            if row.get("seed") != seed or row.get("prompt") != prompt:
-                continue
+        for path, prompt, seed, world, row in kept_rows(args, "scene.ply"):
             t0 = time.perf_counter()
             fields, new_world = reexport(prompt, seed, world)
-            row.update({k: v for k, v in fields.items() if k != "export_seconds"})
-            cfg, output = rebuild_teacher(prompt, seed, world)
-            row.setdefault("frame_from_gaussians", {})["teacher_depth_collider"] = teacher_depth_reference(cfg, output)
+            reference, export_seconds = fields.pop("teacher_depth_collider"), fields.pop("export_seconds")
+            row.update(fields)
+            row.setdefault("frame_from_gaussians", {})["teacher_depth_collider"] = reference
             row["humanoid"] = humanoid(new_world)
-            row["reexported"] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "export_seconds": fields["export_seconds"],
+            row["reexported"] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "export_seconds": export_seconds,
                                  "seconds": round(time.perf_counter() - t0, 1), "machine": machine()}
             write_json(path, row)
             print(table([row]).splitlines()[-1], flush=True)
         args.only = []
     if args.rescore:
-        for name, prompt, seed in SCENES:
-            path, world = OUT / "sim_grade" / f"{name}.json", args.keep / name
-            if not (path.is_file() and (world / "collider.obj").is_file()) or (args.only is not None and name not in args.only):
-                continue
-            row = json.loads(path.read_text())
-            if row.get("seed") != seed or row.get("prompt") != prompt:
-                continue
+        for path, prompt, seed, world, row in kept_rows(args, "collider.obj"):
             t0 = time.perf_counter()
             scores = rescore(prompt, seed, world)
             row["collider_accuracy"] = scores["collider_accuracy"]
