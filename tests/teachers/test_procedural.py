@@ -32,12 +32,14 @@ def unproject(video, i):
     return origins[0][hit] + t[:, None] * dirs[0][hit], hit
 
 
-def ray_mesh_distance(origins, dirs, mesh):
-    """Nearest hit distance of rays with a triangle mesh (Möller-Trumbore, brute force)."""
+def ray_mesh_hits(origins, dirs, mesh):
+    """(nearest hit distance [R] (inf: none), index of the face hit [R]) of rays with a triangle
+    mesh (Möller-Trumbore, brute force)."""
     v = mesh.vertices.double()
     a, b, c = v[mesh.faces[:, 0]], v[mesh.faces[:, 1]], v[mesh.faces[:, 2]]
     e1, e2 = b - a, c - a
     best = torch.full((len(origins),), float("inf"), dtype=torch.float64)
+    face = torch.full((len(origins),), -1, dtype=torch.long)
     for k in range(len(origins)):
         o, d = origins[k].double(), dirs[k].double()
         p = torch.linalg.cross(d.expand_as(e2), e2)
@@ -50,8 +52,15 @@ def ray_mesh_distance(origins, dirs, mesh):
         t = (e2 * q).sum(-1) * inv
         ok = (det.abs() > 1e-12) & (u >= 0) & (w >= 0) & (u + w <= 1) & (t > 1e-6)
         if ok.any():
-            best[k] = t[ok].min()
-    return best
+            t = torch.where(ok, t, torch.full_like(t, float("inf")))
+            face[k] = int(t.argmin())
+            best[k] = t[face[k]]
+    return best, face
+
+
+def ray_mesh_distance(origins, dirs, mesh):
+    """Nearest hit distance of rays with a triangle mesh (inf: none)."""
+    return ray_mesh_hits(origins, dirs, mesh)[0]
 
 
 def test_satisfies_the_teacher_protocol():
@@ -208,16 +217,10 @@ def test_every_surface_a_camera_sees_faces_it(prompt):
     o, d = camera_rays(video.cameras[2])
     pix = torch.randint(0, 48 * 64, (40,), generator=torch.Generator().manual_seed(1))
     o, d = o[0].reshape(-1, 3)[pix].double(), d[0].reshape(-1, 3)[pix].double()
+    hit = video.mask[2].reshape(-1)[pix]
+    _, face = ray_mesh_hits(o[hit], d[hit], mesh)
     v = mesh.vertices.double()
-    a, b, c = v[mesh.faces[:, 0]], v[mesh.faces[:, 1]], v[mesh.faces[:, 2]]
-    normals = torch.linalg.cross(b - a, c - a, dim=-1)
-    facing = []
-    for k in video.mask[2].reshape(-1)[pix].nonzero()[:, 0].tolist():
-        e1, e2, s = b - a, c - a, o[k] - a
-        p = torch.linalg.cross(d[k].expand_as(e2), e2, dim=-1)
-        inv = 1.0 / (e1 * p).sum(-1)
-        q = torch.linalg.cross(s, e1, dim=-1)
-        u, w, t = (s * p).sum(-1) * inv, (d[k] * q).sum(-1) * inv, (e2 * q).sum(-1) * inv
-        t = torch.where((u >= 0) & (w >= 0) & (u + w <= 1) & (t > 1e-6), t, torch.full_like(t, float("inf")))
-        facing.append(float(normals[int(t.argmin())] @ d[k]) < 0)
+    tri = v[mesh.faces[face]]
+    normals = torch.linalg.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1)
+    facing = ((normals * d[hit]).sum(-1) < 0).tolist()
     assert len(facing) > 20 and all(facing)
